@@ -1,0 +1,84 @@
+-- Foundation: tenants, the master-key check value, settings, admin users, console sessions,
+-- API keys and the audit log. Timestamps are unix milliseconds.
+
+CREATE TABLE tenants (
+    id          BIGINT PRIMARY KEY,
+    slug        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    created_ms  BIGINT NOT NULL
+);
+INSERT INTO tenants (id, slug, name, created_ms) VALUES (1, 'default', 'Default', 0);
+
+-- One row: a digest of the master key, so that a node with another key refuses to start.
+CREATE TABLE master_key_check (
+    id          BIGINT PRIMARY KEY CHECK (id = 1),
+    key_id      TEXT NOT NULL,
+    check_value BYTEA NOT NULL,
+    updated_ms  BIGINT NOT NULL
+);
+
+CREATE TABLE settings (
+    tenant_id   BIGINT NOT NULL REFERENCES tenants (id),
+    key         TEXT NOT NULL,
+    value       TEXT,
+    sealed      BYTEA,
+    updated_ms  BIGINT NOT NULL,
+    updated_by  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+
+CREATE TABLE admin_users (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id       BIGINT NOT NULL REFERENCES tenants (id),
+    username        TEXT NOT NULL,
+    display_name    TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('super_admin', 'admin', 'auditor')),
+    password_hash   TEXT NOT NULL,
+    disabled        BOOLEAN NOT NULL DEFAULT FALSE,
+    failed_logins   BIGINT NOT NULL DEFAULT 0,
+    locked_until_ms BIGINT NOT NULL DEFAULT 0,
+    created_ms      BIGINT NOT NULL,
+    updated_ms      BIGINT NOT NULL,
+    last_login_ms   BIGINT,
+    UNIQUE (tenant_id, username)
+);
+
+CREATE TABLE console_sessions (
+    id_digest    BYTEA PRIMARY KEY,
+    tenant_id    BIGINT NOT NULL REFERENCES tenants (id),
+    user_id      BIGINT NOT NULL REFERENCES admin_users (id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL,
+    expires_ms   BIGINT NOT NULL,
+    ip           TEXT NOT NULL,
+    user_agent   TEXT NOT NULL
+);
+CREATE INDEX console_sessions_user ON console_sessions (user_id);
+
+CREATE TABLE api_keys (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id     BIGINT NOT NULL REFERENCES tenants (id),
+    name          TEXT NOT NULL,
+    prefix        TEXT NOT NULL,
+    digest        BYTEA NOT NULL UNIQUE,
+    scopes        TEXT NOT NULL,
+    created_ms    BIGINT NOT NULL,
+    created_by    TEXT NOT NULL,
+    expires_ms    BIGINT,
+    last_used_ms  BIGINT,
+    revoked_ms    BIGINT
+);
+
+CREATE TABLE audit_log (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id   BIGINT NOT NULL REFERENCES tenants (id),
+    at_ms       BIGINT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    ip          TEXT,
+    before      TEXT,
+    after       TEXT,
+    request_id  TEXT
+);
+CREATE INDEX audit_log_tenant_at ON audit_log (tenant_id, at_ms);

@@ -1,0 +1,122 @@
+//! Assembling and running the application: storage, secrets, state and the HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, redact_url};
+use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
+use crate::store::Store;
+use crate::{http, telemetry};
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub sealer: Sealer,
+    pub metrics: PrometheusHandle,
+}
+
+/// Opens the database (creating the data directory for SQLite), migrates it, and loads and
+/// checks the master key.
+pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = Store::open(&config.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact_url(&config.database_url)
+        )
+    })?;
+    let (key, source) = load_or_create_master_key(&config)?;
+    let key = verify_master_key(&store, key, &source).await?;
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        sealer: Sealer::new(key),
+        metrics: telemetry::metrics_handle(),
+    };
+    Ok((state, source))
+}
+
+/// A server running in the background (used by `serve`, `demo` and the tests).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `state.config.listen` and starts serving.
+    pub async fn start(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        self.state.store.close().await;
+        Ok(())
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,199 @@
+//! `qiao demo`: the bridge on the embedded database, seeded and ready to click.
+//!
+//! Credentials go to `<data-dir>/demo.json` (mode 0600) and nowhere else: the terminal shows
+//! URLs, the admin user name and the path of that file. Running the demo again keeps the
+//! credentials that still work, so a bookmarked login survives a restart.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{AppState, RunningServer, open_state};
+use crate::audit::{self, Actor};
+use crate::auth::api_keys::{self, Scope};
+use crate::auth::{Role, password, users};
+use crate::clock;
+use crate::config::Config;
+use crate::store::TenantId;
+
+pub const DEMO_ADMIN: &str = "admin";
+
+/// The content of `demo.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoFile {
+    pub console_url: String,
+    pub api_url: String,
+    pub admin: DemoAdmin,
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoAdmin {
+    pub username: String,
+    pub password: String,
+}
+
+pub fn demo_file_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo.json")
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let (state, _) = open_state(config).await?;
+    let server = RunningServer::start(state).await?;
+    let data_dir = std::fs::canonicalize(&server.state.config.data_dir)
+        .unwrap_or_else(|_| server.state.config.data_dir.clone());
+    let path = demo_file_path(&data_dir);
+    let previous = read_demo_file(&path);
+    // Without a configured external URL, the address actually bound (the port may be 0).
+    let base = match &server.state.config.external_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => server.url(),
+    };
+    let file = seed(&server.state, previous.as_ref(), &base).await?;
+    write_private_file(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    println!("Qiao demo is running.");
+    println!(
+        "  console:    {}  (user: {})",
+        file.console_url, file.admin.username
+    );
+    println!("  API:        {}", file.api_url);
+    println!(
+        "  secrets:    {}  (admin password, API key)",
+        path.display()
+    );
+    println!("Press Ctrl-C to stop.");
+    server.run_until_signal().await
+}
+
+fn read_demo_file(path: &Path) -> Option<DemoFile> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Makes sure the demo admin and API key exist and that `previous` credentials still work;
+/// creates or resets what does not.
+async fn seed(
+    state: &AppState,
+    previous: Option<&DemoFile>,
+    base: &str,
+) -> anyhow::Result<DemoFile> {
+    let store = &state.store;
+    let tenant = TenantId::DEFAULT;
+    let now = clock::now_ms();
+    let actor = Actor {
+        name: "demo".into(),
+        ip: None,
+        request_id: None,
+    };
+
+    let mut admin_password = previous
+        .map(|p| p.admin.password.clone())
+        .unwrap_or_default();
+    let works = !admin_password.is_empty()
+        && users::authenticate(store, tenant, DEMO_ADMIN, &admin_password, now)
+            .await
+            .is_ok();
+    if !works {
+        admin_password = password::generate();
+        let mut tx = store.begin_write().await?;
+        match users::find_by_username(store, tenant, DEMO_ADMIN).await? {
+            Some(user) => {
+                users::set_password(&mut tx, tenant, user.id, &admin_password, now).await?
+            }
+            None => {
+                users::create_user(
+                    &mut tx,
+                    tenant,
+                    DEMO_ADMIN,
+                    "演示管理员",
+                    Role::SuperAdmin,
+                    &admin_password,
+                    now,
+                )
+                .await?;
+            }
+        }
+        audit::record(
+            &mut tx,
+            tenant,
+            &actor,
+            "demo.seed_admin",
+            DEMO_ADMIN,
+            None,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+
+    let mut api_key = previous.map(|p| p.api_key.clone()).unwrap_or_default();
+    if api_keys::authenticate_key(store, &api_key, now)
+        .await?
+        .is_none()
+    {
+        let mut tx = store.begin_write().await?;
+        let (_, key) = api_keys::create_key(
+            &mut tx,
+            tenant,
+            "demo",
+            &[Scope::Admin],
+            &actor.name,
+            None,
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            tenant,
+            &actor,
+            "demo.seed_api_key",
+            "demo",
+            None,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        api_key = key;
+    }
+
+    Ok(DemoFile {
+        console_url: format!("{base}/console"),
+        api_url: format!("{base}/api/v1"),
+        admin: DemoAdmin {
+            username: DEMO_ADMIN.into(),
+            password: admin_password,
+        },
+        api_key,
+    })
+}
+
+/// Writes a file only its owner can read, replacing any previous one atomically.
+pub fn write_private_file(path: &Path, content: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("private")
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(content)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Qiao (桥): a self-hosted bridge between business systems and WeChat / WeCom.
+//!
+//! Layout: one module per capability; data flows one way, HTTP edge → domain → store.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod secrets;
+pub mod settings;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,19 @@
+//! The only places where Qiao shows a secret in clear, each to someone allowed to see it.
+//!
+//! Everywhere else secrets are masked ([`super::mask`]) and the leak check of the test suite
+//! fails if one appears in a response body or a process's output. Each entry below names the
+//! place and who may see it; tests show that each refuses a caller without the right role.
+
+/// A place that reveals a secret on purpose.
+#[derive(Debug, Clone, Copy)]
+pub struct Reveal {
+    /// Where: an HTTP route (`METHOD /path`) or a CLI command.
+    pub place: &'static str,
+    /// Who may see it.
+    pub allowed: &'static str,
+}
+
+pub const REVEALS: &[Reveal] = &[Reveal {
+    place: "qiao admin create-api-key (stdout, without --output)",
+    allowed: "the operator at the server's shell",
+}];

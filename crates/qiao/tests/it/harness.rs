@@ -1,0 +1,309 @@
+//! The test harness: a fresh database per test on SQLite or PostgreSQL, Qiao started on a
+//! random port, the `qiao` binary run as a process, and the leak check over everything seen.
+//!
+//! PostgreSQL is at `QIAO_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! each test creates its own database and drops it afterwards (`QIAO_TEST_KEEP_DB=1` keeps
+//! it). When PostgreSQL is unreachable, PG tests fail under `CI=true` and are skipped with a
+//! message otherwise.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use qiao::app::{AppState, RunningServer, open_state};
+use qiao::config::{Config, LogFormat};
+use qiao::secrets::MasterKey;
+use sqlx::Connection;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database that lives as long as the test.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pub dir: TempDir,
+    pg_name: Option<String>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("QIAO_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+impl TestDb {
+    /// `None` when PostgreSQL is wanted but unreachable outside CI.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("qiao.db").display());
+                Some(Self {
+                    backend,
+                    url,
+                    dir,
+                    pg_name: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let mut conn = match sqlx::PgConnection::connect(&admin).await {
+                    Ok(conn) => conn,
+                    Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                        eprintln!("skipping a PostgreSQL test: {admin} is unreachable ({e})");
+                        return None;
+                    }
+                    Err(e) => panic!("PostgreSQL at {admin} is unreachable: {e}"),
+                };
+                let name = format!("qiao_t_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("QIAO_TEST_PG is a URL");
+                url.set_path(&name);
+                Some(Self {
+                    backend,
+                    url: url.to_string(),
+                    dir,
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+
+    async fn destroy(&self) {
+        let Some(name) = &self.pg_name else { return };
+        if std::env::var("QIAO_TEST_KEEP_DB").as_deref() == Ok("1") {
+            eprintln!("keeping test database {name}");
+            return;
+        }
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+
+    /// A configuration for a node on this database, listening on a random port.
+    pub fn config(&self, master_key: &MasterKey) -> Config {
+        Config {
+            data_dir: self.dir.path().to_path_buf(),
+            database_url: self.url.clone(),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            external_url: None,
+            public_egress_ip: None,
+            master_key: Some(master_key.to_base64()),
+            log_format: LogFormat::Pretty,
+            log_level: "warn".into(),
+            callback_freshness_secs: 300,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Runs `body` on a fresh database of `backend`, then drops the database even if the body
+/// panicked (the panic is then re-raised).
+pub async fn with_db<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(Arc<TestDb>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let db = Arc::new(db);
+    let outcome = tokio::spawn(body(db.clone())).await;
+    db.destroy().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Declares one test per backend from one body: `store_test!(name, |db| async move { … })`.
+#[macro_export]
+macro_rules! store_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::harness::with_db($crate::harness::Backend::Sqlite, $body).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::harness::with_db($crate::harness::Backend::Postgres, $body).await;
+            }
+        }
+    };
+}
+
+/// Collects every secret a test configured and everything the system under test said, and
+/// fails when a secret shows up where it should not.
+#[derive(Clone, Default)]
+pub struct LeakCheck {
+    inner: Arc<Mutex<LeakState>>,
+}
+
+#[derive(Default)]
+struct LeakState {
+    secrets: Vec<String>,
+    seen: Vec<(String, String)>,
+}
+
+impl LeakCheck {
+    pub fn secret(&self, value: impl Into<String>) {
+        let value = value.into();
+        if !value.is_empty() {
+            self.inner.lock().unwrap().secrets.push(value);
+        }
+    }
+
+    /// Records text the system produced (`what` says where it came from).
+    pub fn saw(&self, what: impl Into<String>, text: impl Into<String>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .seen
+            .push((what.into(), text.into()));
+    }
+
+    /// The places where a secret appeared.
+    pub fn leaks(&self) -> Vec<String> {
+        let state = self.inner.lock().unwrap();
+        let mut found = Vec::new();
+        for (what, text) in &state.seen {
+            for secret in &state.secrets {
+                if text.contains(secret.as_str()) {
+                    found.push(format!("{what} contains a secret"));
+                }
+            }
+        }
+        found
+    }
+
+    pub fn assert_clean(&self) {
+        let leaks = self.leaks();
+        assert!(leaks.is_empty(), "secrets leaked: {leaks:#?}");
+    }
+}
+
+/// Qiao running in-process on a random port, with an HTTP client that records what it gets.
+pub struct TestApp {
+    pub server: RunningServer,
+    pub url: String,
+    pub client: reqwest::Client,
+    pub leaks: LeakCheck,
+}
+
+impl TestApp {
+    pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    pub async fn start_with(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        let master_key = MasterKey::generate();
+        let mut config = db.config(&master_key);
+        adjust(&mut config);
+        let leaks = LeakCheck::default();
+        leaks.secret(master_key.to_base64());
+        let (state, _) = open_state(config).await.expect("open state");
+        let server = RunningServer::start(state).await.expect("start server");
+        let url = server.url();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            server,
+            url,
+            client,
+            leaks,
+        }
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.server.state
+    }
+
+    /// GET `path`, recording the body for the leak check.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("GET");
+        self.record(&format!("GET {path}"), response).await
+    }
+
+    pub async fn record(&self, what: &str, response: reqwest::Response) -> (u16, String) {
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("body");
+        self.leaks.saw(what, body.clone());
+        (status, body)
+    }
+
+    pub async fn stop(self) {
+        self.leaks.assert_clean();
+        self.server.stop().await.expect("stop");
+    }
+}
+
+/// The `qiao` binary, run as its own process.
+pub fn qiao_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_qiao"))
+}
+
+/// Runs `qiao args…` with a clean `QIAO_*` environment plus `env`, feeding `stdin`.
+pub async fn run_qiao(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = tokio::process::Command::new(qiao_bin());
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("QIAO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("QIAO_LOG_FORMAT", "json");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn qiao");
+    if let Some(input) = stdin {
+        use tokio::io::AsyncWriteExt;
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input.as_bytes()).await.expect("write stdin");
+        drop(pipe);
+    }
+    child.wait_with_output().await.expect("qiao output")
+}
+
+/// Both output streams of a process, as text.
+pub fn output_text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -1,0 +1,7 @@
+//! Qiao's integration tests: one binary, one module per capability.
+
+mod harness;
+
+mod cli;
+mod foundation;
+mod ops;

@@ -1,0 +1,1 @@
+//! WeChat message crypto (WXBizMsgCrypt). Reference §1.
