@@ -2,6 +2,7 @@
 //!
 //! Layout: one module per capability; data flows one way, HTTP edge → domain → store.
 
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;

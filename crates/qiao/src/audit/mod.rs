@@ -27,7 +27,7 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
     pub at_ms: i64,
@@ -35,7 +35,9 @@ pub struct AuditRecord {
     pub action: String,
     pub target: String,
     pub ip: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     pub request_id: Option<String>,
 }

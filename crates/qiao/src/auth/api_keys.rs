@@ -18,7 +18,7 @@ pub const KEY_PREFIX: &str = "qiao_";
 const SHOWN_PREFIX_LEN: usize = 12;
 
 /// What a key may do. Capabilities add scopes as they arrive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Everything an admin may do through the API.
@@ -47,7 +47,7 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
     pub id: i64,
     pub name: String,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Console roles. A super admin manages admin users; an admin configures everything else; an
 /// auditor reads everything and changes nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     SuperAdmin,

@@ -13,7 +13,7 @@ use super::password::{self, PasswordError};
 pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdminUser {
     pub id: i64,
     pub username: String,

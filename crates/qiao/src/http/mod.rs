@@ -28,8 +28,10 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Builds the whole application router; `serve`, `demo` and the tests all call this.
 pub fn router(state: AppState) -> Router {
+    let (api, _) = crate::api::routes();
     Router::new()
         .merge(ops::routes())
+        .nest("/api/v1", api)
         .fallback(not_found)
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -13,7 +13,13 @@ pub struct Reveal {
     pub allowed: &'static str,
 }
 
-pub const REVEALS: &[Reveal] = &[Reveal {
-    place: "qiao admin create-api-key (stdout, without --output)",
-    allowed: "the operator at the server's shell",
-}];
+pub const REVEALS: &[Reveal] = &[
+    Reveal {
+        place: "POST /api/v1/api-keys (the new key, once)",
+        allowed: "an API key with the admin scope",
+    },
+    Reveal {
+        place: "qiao admin create-api-key (stdout, without --output)",
+        allowed: "the operator at the server's shell",
+    },
+];

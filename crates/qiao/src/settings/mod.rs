@@ -19,7 +19,8 @@ const PUBLIC_EGRESS_IP: &str = "public_egress_ip";
 const SEALED_COLUMN: &str = "settings.sealed";
 
 /// The basic settings as stored (empty when not set) and as in effect.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BasicSettings {
     /// 云桥对外域名, e.g. `https://qiao.example.com`. WeChat and browsers reach Qiao there.
     pub external_url: Option<String>,
@@ -27,7 +28,7 @@ pub struct BasicSettings {
     pub public_egress_ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EffectiveSettings {
     pub external_url: String,
     pub public_egress_ip: Option<String>,

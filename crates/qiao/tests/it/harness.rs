@@ -258,6 +258,53 @@ impl TestApp {
         (status, body)
     }
 
+    /// Creates an API key with `scopes` directly in the store (registered with the leak check).
+    pub async fn api_key(&self, scopes: &[qiao::auth::api_keys::Scope]) -> String {
+        let store = &self.state().store;
+        let mut tx = store.begin_write().await.expect("tx");
+        let (_, key) = qiao::auth::api_keys::create_key(
+            &mut tx,
+            qiao::store::TenantId::DEFAULT,
+            "test",
+            scopes,
+            "test",
+            None,
+            qiao::clock::now_ms(),
+        )
+        .await
+        .expect("create key");
+        tx.commit().await.expect("commit");
+        self.leaks.secret(key.clone());
+        key
+    }
+
+    /// Sends an API request with `key`, recording the response for the leak check.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}/api/v1{path}", self.url));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let (status, text) = self.record(&format!("{method} {path}"), response).await;
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, json)
+    }
+
     pub async fn stop(self) {
         self.leaks.assert_clean();
         self.server.stop().await.expect("stop");

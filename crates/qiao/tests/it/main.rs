@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod api;
 mod cli;
 mod foundation;
 mod ops;
