@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, redact_url};
+use crate::console::throttle::LoginThrottle;
 use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
 use crate::store::Store;
 use crate::{http, telemetry};
@@ -21,6 +22,7 @@ pub struct AppState {
     pub store: Store,
     pub sealer: Sealer,
     pub metrics: PrometheusHandle,
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 /// Opens the database (creating the data directory for SQLite), migrates it, and loads and
@@ -45,6 +47,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
         store,
         sealer: Sealer::new(key),
         metrics: telemetry::metrics_handle(),
+        login_throttle: Arc::default(),
     };
     Ok((state, source))
 }

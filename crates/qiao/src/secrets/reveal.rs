@@ -19,6 +19,10 @@ pub const REVEALS: &[Reveal] = &[
         allowed: "an API key with the admin scope",
     },
     Reveal {
+        place: "POST /console/api-keys (the page shown right after creating a key)",
+        allowed: "a console user with the super admin role",
+    },
+    Reveal {
         place: "qiao admin create-api-key (stdout, without --output)",
         allowed: "the operator at the server's shell",
     },

@@ -4,5 +4,6 @@ mod harness;
 
 mod api;
 mod cli;
+mod console;
 mod foundation;
 mod ops;

@@ -1,0 +1,277 @@
+//! The console over HTTP: login, CSRF, throttling, roles, and a settings change end to end.
+//! (The browser test in e2e/ drives the same pages through headless Chromium.)
+
+use qiao::auth::{Role, users};
+use qiao::clock;
+use qiao::store::TenantId;
+
+use crate::harness::TestApp;
+use crate::store_test;
+
+const PASSWORD: &str = "console test password";
+
+async fn add_user(app: &TestApp, name: &str, role: Role) {
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    users::create_user(
+        &mut tx,
+        TenantId::DEFAULT,
+        name,
+        name,
+        role,
+        PASSWORD,
+        clock::now_ms(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.leaks.secret(PASSWORD);
+}
+
+/// The value of the first hidden `_csrf` field of a page.
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn login(app: &TestApp, user: &str, password: &str) -> (u16, String) {
+    let (_, page) = app.get("/console/login").await;
+    let response = app
+        .client
+        .post(format!("{}/console/login", app.url))
+        .form(&[
+            ("_csrf", csrf_of(&page).as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    app.record("POST /console/login", response).await
+}
+
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    app.record(&format!("POST {path}"), response).await
+}
+
+store_test!(login_logout_and_generic_errors, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "alice", Role::SuperAdmin).await;
+
+    let (status, _) = app.get("/console").await;
+    assert_eq!(status, 303, "anonymous visitors are sent to the login page");
+
+    let (status, wrong_password) = login(&app, "alice", "wrong password!!").await;
+    assert_eq!(status, 401);
+    let (_, unknown_user) = login(&app, "mallory", "wrong password!!").await;
+    assert!(wrong_password.contains("用户名或密码错误"));
+    assert!(
+        unknown_user.contains("用户名或密码错误"),
+        "the same message for unknown users"
+    );
+
+    let (status, _) = login(&app, "alice", PASSWORD).await;
+    assert_eq!(status, 303);
+    let (status, home) = app.get("/console").await;
+    assert_eq!(status, 200);
+    for href in [
+        "/console/settings",
+        "/console/users",
+        "/console/api-keys",
+        "/console/audit",
+    ] {
+        assert!(
+            home.contains(&format!("href=\"{href}\"")),
+            "navigation links {href}"
+        );
+        let (status, _) = app.get(href).await;
+        assert_eq!(status, 200, "{href}");
+    }
+
+    let (status, _) = post_form(&app, "/console/logout", &[("_csrf", &csrf_of(&home))]).await;
+    assert_eq!(status, 303);
+    let (status, _) = app.get("/console").await;
+    assert_eq!(status, 303, "the session ended");
+    app.stop().await;
+});
+
+store_test!(forms_need_the_session_csrf_token, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "alice", Role::Admin).await;
+    // The login form itself needs its token.
+    let response = app
+        .client
+        .post(format!("{}/console/login", app.url))
+        .form(&[("username", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    login(&app, "alice", PASSWORD).await;
+    let change = [
+        ("external_url", "https://evil.example.com"),
+        ("public_egress_ip", ""),
+    ];
+    let (status, body) = post_form(&app, "/console/settings", &change).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = post_form(
+        &app,
+        "/console/settings",
+        &[("_csrf", "forged"), change[0], change[1]],
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A cross-site Origin is refused even with the token.
+    let (_, page) = app.get("/console/settings").await;
+    let token = csrf_of(&page);
+    let response = app
+        .client
+        .post(format!("{}/console/settings", app.url))
+        .header("origin", "https://evil.example.com")
+        .form(&[("_csrf", token.as_str()), change[0], change[1]])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    let settings = qiao::settings::get_basic(&app.state().store, TenantId::DEFAULT)
+        .await
+        .unwrap();
+    assert_eq!(settings.external_url, None, "nothing changed");
+
+    let (status, _) = post_form(
+        &app,
+        "/console/settings",
+        &[
+            ("_csrf", &token),
+            ("external_url", "https://qiao.example.com"),
+            ("public_egress_ip", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let settings = qiao::settings::get_basic(&app.state().store, TenantId::DEFAULT)
+        .await
+        .unwrap();
+    assert_eq!(
+        settings.external_url.as_deref(),
+        Some("https://qiao.example.com")
+    );
+
+    let (status, body) = post_form(
+        &app,
+        "/console/settings",
+        &[
+            ("_csrf", &token),
+            ("external_url", "not a url"),
+            ("public_egress_ip", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("external_url"), "the error names the field");
+    app.stop().await;
+});
+
+store_test!(roles_limit_what_a_user_may_change, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "root", Role::SuperAdmin).await;
+    add_user(&app, "eve", Role::Auditor).await;
+    login(&app, "eve", PASSWORD).await;
+    let (status, page) = app.get("/console/settings").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("只读"), "the page says it is read-only");
+    let token = csrf_of(&page);
+    let (status, _) = post_form(
+        &app,
+        "/console/settings",
+        &[
+            ("_csrf", &token),
+            ("external_url", "https://x.example.com"),
+            ("public_egress_ip", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = post_form(
+        &app,
+        "/console/api-keys",
+        &[("_csrf", &token), ("name", "k"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(status, 403, "an auditor cannot reveal a new API key");
+    let (status, _) = post_form(
+        &app,
+        "/console/users",
+        &[
+            ("_csrf", &token),
+            ("username", "x2"),
+            ("role", "super_admin"),
+            ("password", "long enough password"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    app.stop().await;
+});
+
+store_test!(super_admin_creates_a_key_shown_once, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "root", Role::SuperAdmin).await;
+    login(&app, "root", PASSWORD).await;
+    let (_, page) = app.get("/console/api-keys").await;
+    let token = csrf_of(&page);
+    let response = app
+        .client
+        .post(format!("{}/console/api-keys", app.url))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("name", "erp"),
+            ("scope", "read"),
+            ("expires_in_days", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The reveal-once page is deliberately not recorded for the leak check.
+    let html = response.text().await.unwrap();
+    let marker = "data-testid=\"new-key\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let key = html[start..start + html[start..].find('<').unwrap()].to_string();
+    app.leaks.secret(key.clone());
+    assert!(key.starts_with("qiao_"));
+    let (status, _) = app
+        .api(reqwest::Method::GET, "/settings", Some(&key), None)
+        .await;
+    assert_eq!(status, 200, "the key shown works");
+    let (_, again) = app.get("/console/api-keys").await;
+    assert!(
+        again.contains("erp") && !again.contains(&key),
+        "listed, never shown again"
+    );
+    app.stop().await;
+});
+
+store_test!(logins_are_throttled_per_ip, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "alice", Role::Admin).await;
+    for i in 0..qiao::console::throttle::MAX_FAILURES {
+        // Different unknown users: the per-account lockout does not apply.
+        let (status, _) = login(&app, &format!("nobody{i}"), "wrong password!!").await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = login(&app, "alice", PASSWORD).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("过多"));
+    app.stop().await;
+});

@@ -1,0 +1,154 @@
+// Browser test of the console: start `qiao demo`, log in with the password from demo.json,
+// follow every entry of the rendered navigation (not a hard-coded list), change a setting,
+// find the change in the audit log, switch language, and save a screenshot of each page
+// under target/e2e/. Run with: QIAO_TEST_BIN=target/debug/qiao node --test e2e/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..');
+const qiaoBin = process.env.QIAO_TEST_BIN ?? join(root, 'target/debug/qiao');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const shots = join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'e2e');
+mkdirSync(shots, { recursive: true });
+
+let demo;
+let output = '';
+let consoleUrl;
+let secrets;
+let browser;
+
+/** Starts `qiao demo` on a random port and waits for it to print its URLs. */
+function startDemo(dataDir) {
+  return new Promise((resolveStart, rejectStart) => {
+    const child = spawn(qiaoBin, ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+      env: { ...process.env, QIAO_LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => rejectStart(new Error(`demo did not start:\n${output}`)), 60_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/console:\s+(\S+)/);
+      if (match && output.includes('Ctrl-C')) {
+        clearTimeout(timer);
+        resolveStart({ child, url: match[1] });
+      }
+    });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('exit', (code) => rejectStart(new Error(`demo exited with ${code}:\n${output}`)));
+  });
+}
+
+before(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qiao-e2e-'));
+  const started = await startDemo(dataDir);
+  demo = started.child;
+  consoleUrl = started.url;
+  secrets = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8'));
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (demo) {
+    demo.kill('SIGTERM');
+    await new Promise((r) => demo.once('exit', r));
+  }
+  // Nothing the demo printed may contain its secrets.
+  for (const secret of [secrets?.admin?.password, secrets?.api_key]) {
+    if (secret) assert.ok(!output.includes(secret), 'a secret appeared in the demo output');
+  }
+});
+
+async function login(page, password) {
+  await page.goto(consoleUrl);
+  assert.match(page.url(), /\/console\/login$/, 'an anonymous visit lands on the login page');
+  await page.fill('input[name=username]', secrets.admin.username);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+}
+
+function assertNoSecrets(html, where) {
+  for (const secret of [secrets.admin.password, secrets.api_key]) {
+    assert.ok(!html.includes(secret), `${where} shows a secret`);
+  }
+}
+
+test('a wrong password gets one generic error', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await login(page, 'not-the-password');
+  assert.match(page.url(), /\/console\/login$/);
+  const alert = await page.textContent('[role=alert]');
+  assert.ok(alert.includes('用户名或密码错误'), alert);
+  await page.screenshot({ path: join(shots, '00-login-failed.png'), fullPage: true });
+  await context.close();
+});
+
+test('log in, visit every page of the navigation, change a setting, see it audited', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await login(page, secrets.admin.password);
+  assert.ok(page.url().endsWith('/console'), page.url());
+
+  const entries = await page.$$eval('[data-testid=nav] a', (links) =>
+    links.map((a) => ({ href: a.getAttribute('href'), label: a.textContent.trim() })));
+  assert.ok(entries.length >= 4, `navigation has ${entries.length} entries`);
+  let index = 1;
+  for (const entry of entries) {
+    const response = await page.goto(new URL(entry.href, consoleUrl).href);
+    assert.equal(response.status(), 200, `${entry.href} answers 200`);
+    const heading = (await page.textContent('main h1')).trim();
+    assert.ok(heading.length > 0, `${entry.href} has a heading`);
+    const active = await page.textContent('[data-testid=nav] a[aria-current=page]');
+    assert.equal(active.trim(), entry.label, `${entry.href} is marked in the navigation`);
+    assertNoSecrets(await page.content(), entry.href);
+    const name = entry.href.replace(/^\/console\/?/, '') || 'home';
+    await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-${name}.png`), fullPage: true });
+    index += 1;
+  }
+
+  // Change a setting through the form.
+  const settings = entries.find((e) => e.href === '/console/settings');
+  assert.ok(settings, 'the navigation links the settings page');
+  await page.goto(new URL(settings.href, consoleUrl).href);
+  await page.fill('input[name=external_url]', 'https://qiao-e2e.example.com');
+  await page.fill('input[name=public_egress_ip]', '203.0.113.77');
+  await Promise.all([page.waitForURL(/saved=1/), page.click('[data-testid=settings-form] button[type=submit]')]);
+  assert.ok((await page.textContent('[role=status]')).includes('已保存'));
+  assert.equal(await page.inputValue('input[name=external_url]'), 'https://qiao-e2e.example.com');
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-settings-saved.png`), fullPage: true });
+  index += 1;
+
+  // The change is in the audit log, with who made it and the new value.
+  await page.goto(new URL('/console/audit', consoleUrl).href);
+  const row = page.locator('[data-testid=audit-table] tbody tr', { hasText: 'settings.update' }).first();
+  const text = await row.textContent();
+  assert.ok(text.includes('admin:admin'), text);
+  assert.ok(text.includes('https://qiao-e2e.example.com'), text);
+  assert.ok(text.includes('203.0.113.77'), text);
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-audit-after-change.png`), fullPage: true });
+  index += 1;
+
+  // English switch.
+  await page.click('a[href="/console/lang/en"]');
+  await page.waitForLoadState('load');
+  const labels = await page.$$eval('[data-testid=nav] a', (links) => links.map((a) => a.textContent.trim()));
+  assert.ok(labels.includes('Basic settings') && labels.includes('Audit log'), labels.join(', '));
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-english.png`), fullPage: true });
+
+  // Logging out ends the session.
+  await Promise.all([page.waitForURL(/\/console\/login$/), page.click('header form button[type=submit]')]);
+  await page.goto(consoleUrl);
+  assert.match(page.url(), /\/console\/login$/);
+  await context.close();
+});
