@@ -27,6 +27,12 @@ pub struct DemoFile {
     pub api_url: String,
     pub admin: DemoAdmin,
     pub api_key: String,
+    /// The simulator's base URL (every role behind one listener).
+    #[serde(default)]
+    pub simulator_url: String,
+    /// The simulator's accounts and their credentials, with each role's base URL.
+    #[serde(default)]
+    pub simulator: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +46,9 @@ pub fn demo_file_path(data_dir: &Path) -> PathBuf {
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let simulator = wxsim::Simulator::start(wxsim::SimConfig::default())
+        .await
+        .context("cannot start the WeChat simulator")?;
     let (state, _) = open_state(config).await?;
     let server = RunningServer::start(state).await?;
     let data_dir = std::fs::canonicalize(&server.state.config.data_dir)
@@ -51,7 +60,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => server.url(),
     };
-    let file = seed(&server.state, previous.as_ref(), &base).await?;
+    let mut file = seed(&server.state, previous.as_ref(), &base).await?;
+    file.simulator_url = simulator.url();
+    file.simulator = simulator_accounts(&simulator);
     write_private_file(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     println!("Qiao demo is running.");
     println!(
@@ -60,11 +71,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     println!("  API:        {}", file.api_url);
     println!(
-        "  secrets:    {}  (admin password, API key)",
+        "  simulator:  {}  (what each phone received: {}/sim/inbox.html)",
+        file.simulator_url, file.simulator_url
+    );
+    println!(
+        "  secrets:    {}  (admin password, API key, simulator accounts)",
         path.display()
     );
     println!("Press Ctrl-C to stop.");
-    server.run_until_signal().await
+    let stopped = server.run_until_signal().await;
+    simulator
+        .shutdown()
+        .await
+        .context("stopping the simulator")?;
+    stopped
 }
 
 fn read_demo_file(path: &Path) -> Option<DemoFile> {
@@ -168,6 +188,38 @@ async fn seed(
             password: admin_password,
         },
         api_key,
+        simulator_url: String::new(),
+        simulator: serde_json::Value::Null,
+    })
+}
+
+/// The simulator's accounts with their credentials, and the base URL of each role.
+fn simulator_accounts(sim: &wxsim::Simulator) -> serde_json::Value {
+    use wxsim::Role;
+    let seed = wxsim::Seed::demo();
+    serde_json::json!({
+        "roles": {
+            "api.weixin.qq.com": sim.role_url(Role::Api),
+            "qyapi.weixin.qq.com": sim.role_url(Role::Qyapi),
+            "open.weixin.qq.com": sim.role_url(Role::Open),
+            "login.work.weixin.qq.com": sim.role_url(Role::Login),
+        },
+        "official_accounts": seed.official_accounts.iter().map(|a| serde_json::json!({
+            "name": a.name, "original_id": a.original_id, "app_id": a.appid, "app_secret": a.secret,
+            "api_base_url": sim.role_url(Role::Api),
+        })).collect::<Vec<_>>(),
+        "wecom_corps": seed.corps.iter().map(|c| serde_json::json!({
+            "name": c.name, "corp_id": c.corpid,
+            "contacts_secret": c.contacts.as_ref().map(|s| s.secret.clone()),
+            "api_base_url": sim.role_url(Role::Qyapi),
+            "apps": c.apps.iter().map(|app| serde_json::json!({
+                "name": app.name, "agent_id": app.agentid, "secret": app.secret,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "mini_programs": seed.mini_programs.iter().map(|m| serde_json::json!({
+            "name": m.name, "app_id": m.appid, "app_secret": m.secret,
+            "api_base_url": sim.role_url(Role::Api),
+        })).collect::<Vec<_>>(),
     })
 }
 
