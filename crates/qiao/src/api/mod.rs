@@ -7,6 +7,7 @@
 mod access;
 mod audit_log;
 mod auth;
+mod channels;
 mod settings;
 
 use axum::Json;
@@ -42,6 +43,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
     let (router, mut doc) = OpenApiRouter::new()
         .merge(settings::routes())
         .merge(access::routes())
+        .merge(channels::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

@@ -28,10 +28,16 @@ impl SealedColumn {
 
 /// Every column that holds sealed values. A capability that adds one lists it here, so that
 /// rotation cannot miss it.
-pub const SEALED_COLUMNS: &[SealedColumn] = &[SealedColumn {
-    table: "settings",
-    column: "sealed",
-}];
+pub const SEALED_COLUMNS: &[SealedColumn] = &[
+    SealedColumn {
+        table: "settings",
+        column: "sealed",
+    },
+    SealedColumn {
+        table: "channel_secrets",
+        column: "sealed",
+    },
+];
 
 #[derive(Debug)]
 pub struct RotationReport {

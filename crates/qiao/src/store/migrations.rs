@@ -33,6 +33,7 @@ macro_rules! migrations {
 
 migrations! {
     1 => "0001_foundation",
+    2 => "0002_channels",
 }
 
 fn migrator(sources: Vec<(i64, &'static str, &'static str)>) -> Migrator {

@@ -10,7 +10,7 @@ use qiao::secrets::{KeySource, MasterKey, Sealer, rotate_master_key, verify_mast
 use qiao::settings::{self, BasicSettings};
 use qiao::store::{Store, TenantId, migrate};
 
-use crate::harness::TestDb;
+use crate::harness::{TestDb, raw_database};
 use crate::store_test;
 
 const T: TenantId = TenantId::DEFAULT;
@@ -312,36 +312,6 @@ store_test!(
         store.close().await;
     }
 );
-
-/// Every byte of the database as the backend stores it: the SQLite files, or a pg_dump.
-async fn raw_database(db: &TestDb) -> Vec<u8> {
-    match db.backend {
-        crate::harness::Backend::Sqlite => {
-            let mut bytes = Vec::new();
-            for entry in std::fs::read_dir(db.data_dir()).unwrap() {
-                let path = entry.unwrap().path();
-                if path.to_string_lossy().contains("qiao.db") {
-                    bytes.extend(std::fs::read(path).unwrap());
-                }
-            }
-            bytes
-        }
-        crate::harness::Backend::Postgres => {
-            let output = tokio::process::Command::new("pg_dump")
-                .arg("--dbname")
-                .arg(&db.url)
-                .output()
-                .await
-                .expect("pg_dump runs");
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            output.stdout
-        }
-    }
-}
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack

@@ -354,3 +354,33 @@ pub fn output_text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Every byte of the database as the backend stores it: the SQLite files, or a pg_dump.
+pub async fn raw_database(db: &TestDb) -> Vec<u8> {
+    match db.backend {
+        Backend::Sqlite => {
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(db.data_dir()).unwrap() {
+                let path = entry.unwrap().path();
+                if path.to_string_lossy().contains("qiao.db") {
+                    bytes.extend(std::fs::read(path).unwrap());
+                }
+            }
+            bytes
+        }
+        Backend::Postgres => {
+            let output = tokio::process::Command::new("pg_dump")
+                .arg("--dbname")
+                .arg(&db.url)
+                .output()
+                .await
+                .expect("pg_dump runs");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            output.stdout
+        }
+    }
+}

@@ -3,6 +3,7 @@
 mod harness;
 
 mod api;
+mod channels;
 mod cli;
 mod console;
 mod foundation;
