@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,6 +14,7 @@ const root = resolve(import.meta.dirname, '..');
 const qiaoBin = process.env.QIAO_TEST_BIN ?? join(root, 'target/debug/qiao');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'e2e');
+rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 
 let demo;
@@ -137,6 +138,23 @@ test('log in, visit every page of the navigation, change a setting, see it audit
   assert.ok(text.includes('https://qiao-e2e.example.com'), text);
   assert.ok(text.includes('203.0.113.77'), text);
   await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-audit-after-change.png`), fullPage: true });
+  index += 1;
+
+  // The demo registered the simulator's Official Account; register another through the form.
+  await page.goto(new URL('/console/official-accounts', consoleUrl).href);
+  const simulatorOa = secrets.simulator.official_accounts[0];
+  assert.ok((await page.textContent('[data-testid=channels-table]')).includes(simulatorOa.app_id));
+  const form = '[data-testid=channel-form]';
+  const newSecret = 'e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0';
+  await page.fill(`${form} input[name=name]`, 'E2E 服务号');
+  await page.fill(`${form} input[name=app_id]`, 'wxe2e00000000000a1');
+  await page.fill(`${form} input[name=app_secret]`, newSecret);
+  await page.fill(`${form} input[name=original_id]`, 'gh_0e2e00000001');
+  await Promise.all([page.waitForURL(/\/console\/channels\/\d+\?saved=1/), page.click(`${form} button[type=submit]`)]);
+  const detail = await page.content();
+  assert.ok(detail.includes('wxe2e00000000000a1') && detail.includes('******e2e0'), 'the new channel shows its secret masked');
+  assert.ok(!detail.includes(newSecret) && !detail.includes(simulatorOa.app_secret), 'no secret in clear');
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-channel-created.png`), fullPage: true });
   index += 1;
 
   // English switch.

@@ -63,6 +63,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut file = seed(&server.state, previous.as_ref(), &base).await?;
     file.simulator_url = simulator.url();
     file.simulator = simulator_accounts(&simulator);
+    register_simulator_channels(&server.state, &simulator).await?;
     write_private_file(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     println!("Qiao demo is running.");
     println!(
@@ -191,6 +192,131 @@ async fn seed(
         simulator_url: String::new(),
         simulator: serde_json::Value::Null,
     })
+}
+
+/// Registers the simulator's accounts as channels (or points existing ones at this run's
+/// simulator, whose port changes every time), so the console has something real to show.
+async fn register_simulator_channels(
+    state: &AppState,
+    sim: &wxsim::Simulator,
+) -> anyhow::Result<()> {
+    use crate::channels::{
+        self, AccountType, ChannelKind, ChannelPatch, ContactsPermission, Endpoints, NewChannel,
+    };
+    use wxsim::Role;
+    let tenant = TenantId::DEFAULT;
+    let now = clock::now_ms();
+    let actor = Actor {
+        name: "demo".into(),
+        ip: None,
+        request_id: None,
+    };
+    let endpoints = |api: Role| Endpoints {
+        api_base_url: sim.role_url(api),
+        oauth_base_url: sim.role_url(Role::Open),
+        web_login_base_url: sim.role_url(Role::Login),
+    };
+    let existing = channels::list(&state.store, &state.sealer, tenant, None).await?;
+    let find = |kind: ChannelKind, external_id: &str| {
+        existing
+            .iter()
+            .find(|c| c.kind == kind && c.external_id == external_id)
+            .map(|c| c.id)
+    };
+    let seed = wxsim::Seed::demo();
+    let mut wanted: Vec<(ChannelKind, String, NewChannel)> = Vec::new();
+    for a in &seed.official_accounts {
+        wanted.push((
+            ChannelKind::OfficialAccount,
+            a.appid.clone(),
+            NewChannel::OfficialAccount {
+                name: a.name.clone(),
+                remark: "模拟器 (simulator)".into(),
+                app_id: a.appid.clone(),
+                app_secret: a.secret.clone(),
+                original_id: a.original_id.clone(),
+                account_type: AccountType::Service,
+                verified: a.verified,
+                endpoints: Some(endpoints(Role::Api)),
+            },
+        ));
+    }
+    for m in &seed.mini_programs {
+        wanted.push((
+            ChannelKind::MiniProgram,
+            m.appid.clone(),
+            NewChannel::MiniProgram {
+                name: m.name.clone(),
+                remark: "模拟器 (simulator)".into(),
+                app_id: m.appid.clone(),
+                app_secret: m.secret.clone(),
+                endpoints: Some(endpoints(Role::Api)),
+            },
+        ));
+    }
+    for c in &seed.corps {
+        wanted.push((
+            ChannelKind::WecomCorp,
+            c.corpid.clone(),
+            NewChannel::WecomCorp {
+                name: c.name.clone(),
+                remark: "模拟器 (simulator)".into(),
+                corp_id: c.corpid.clone(),
+                contacts_secret: c.contacts.as_ref().map(|s| s.secret.clone()),
+                contacts_permission: ContactsPermission::ReadWrite,
+                customer_secret: None,
+                checkin_secret: None,
+                endpoints: Some(endpoints(Role::Qyapi)),
+            },
+        ));
+    }
+    for (kind, external_id, new) in wanted {
+        match find(kind, &external_id) {
+            Some(id) => {
+                let api = if kind == ChannelKind::WecomCorp {
+                    Role::Qyapi
+                } else {
+                    Role::Api
+                };
+                let patch = ChannelPatch {
+                    endpoints: Some(endpoints(api)),
+                    ..Default::default()
+                };
+                channels::update(&state.store, &state.sealer, tenant, id, patch, &actor, now)
+                    .await?;
+            }
+            None => {
+                channels::create(&state.store, &state.sealer, tenant, new, &actor, now).await?;
+            }
+        }
+    }
+    // Apps, now that their corps exist.
+    let existing = channels::list(&state.store, &state.sealer, tenant, None).await?;
+    for c in &seed.corps {
+        let Some(corp) = existing
+            .iter()
+            .find(|x| x.kind == ChannelKind::WecomCorp && x.external_id == c.corpid)
+        else {
+            continue;
+        };
+        for app in &c.apps {
+            let known = existing
+                .iter()
+                .any(|x| x.parent_id == Some(corp.id) && x.external_id == app.agentid.to_string());
+            if !known {
+                let new = NewChannel::WecomApp {
+                    corp: corp.id,
+                    name: app.name.clone(),
+                    remark: "模拟器 (simulator)".into(),
+                    agent_id: app.agentid,
+                    secret: app.secret.clone(),
+                    homepage_url: None,
+                };
+                channels::create(&state.store, &state.sealer, tenant, new, &actor, now).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The simulator's accounts with their credentials, and the base URL of each role.

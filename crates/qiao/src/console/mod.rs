@@ -7,6 +7,7 @@
 mod access;
 mod assets;
 mod audit;
+mod channels;
 mod home;
 pub mod i18n;
 mod login;
@@ -55,6 +56,19 @@ pub fn routes() -> Router<AppState> {
             get(access::keys_page).post(access::create_key),
         )
         .route("/console/api-keys/{id}/revoke", post(access::revoke_key))
+        .route(
+            "/console/official-accounts",
+            get(channels::official_accounts),
+        )
+        .route("/console/wecom", get(channels::wecom))
+        .route("/console/mini-programs", get(channels::mini_programs))
+        .route("/console/channels", post(channels::create))
+        .route(
+            "/console/channels/{id}",
+            get(channels::detail).post(channels::update),
+        )
+        .route("/console/channels/{id}/apps", post(channels::add_app))
+        .route("/console/channels/{id}/delete", post(channels::delete))
         .route("/console/audit", get(audit::page))
         .route("/console/static/{file}", get(assets::serve))
 }
@@ -67,10 +81,13 @@ pub struct NavItem {
 }
 
 /// The navigation for `path`. Every console page appears here.
-fn nav(t: &'static Texts, path: &str) -> Vec<NavItem> {
+pub fn nav(t: &'static Texts, path: &str) -> Vec<NavItem> {
     [
         ("/console", t.nav_home),
         ("/console/settings", t.nav_settings),
+        ("/console/official-accounts", t.nav_official_accounts),
+        ("/console/wecom", t.nav_wecom),
+        ("/console/mini-programs", t.nav_mini_programs),
         ("/console/users", t.nav_users),
         ("/console/api-keys", t.nav_api_keys),
         ("/console/audit", t.nav_audit),

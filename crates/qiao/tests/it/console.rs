@@ -275,3 +275,95 @@ store_test!(logins_are_throttled_per_ip, |db| async move {
     assert!(body.contains("过多"));
     app.stop().await;
 });
+
+store_test!(channels_through_the_console, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "root", Role::SuperAdmin).await;
+    login(&app, "root", PASSWORD).await;
+    let secret = "0123456789abcdef0123456789abcdef";
+    app.leaks.secret(secret);
+    let (_, page) = app.get("/console/official-accounts").await;
+    let token = csrf_of(&page);
+    let form = [
+        ("_csrf", token.as_str()),
+        ("kind", "official_account"),
+        ("name", "人事服务号"),
+        ("app_id", "wx1234567890abcdef"),
+        ("app_secret", secret),
+        ("original_id", "gh_7f083739789a"),
+        ("account_type", "subscription"),
+    ];
+    let (status, body) = post_form(&app, "/console/channels", &form).await;
+    assert_eq!(status, 303, "{body}");
+    let (status, list) = app.get("/console/official-accounts").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("人事服务号") && list.contains("******cdef"),
+        "listed with the secret masked"
+    );
+    assert!(
+        list.contains("订阅号没有网页授权"),
+        "the limitation is said"
+    );
+
+    // A bad AppID is refused with the field named, and the secret is not echoed back.
+    let mut bad = form;
+    bad[3] = ("app_id", "wx12");
+    let (status, body) = post_form(&app, "/console/channels", &bad).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("app_id"));
+
+    let id = qiao::channels::list(
+        &app.state().store,
+        &app.state().sealer,
+        TenantId::DEFAULT,
+        None,
+    )
+    .await
+    .unwrap()[0]
+        .id;
+    let (status, detail) = app.get(&format!("/console/channels/{id}")).await;
+    assert_eq!(status, 200);
+    let edit = [
+        ("_csrf", token.as_str()),
+        ("kind", "official_account"),
+        ("name", "人事服务号（新）"),
+        ("original_id", "gh_7f083739789a"),
+        ("account_type", "service"),
+        ("verified", "1"),
+        ("app_secret", ""),
+    ];
+    assert!(detail.contains("channel-edit"));
+    let (status, _) = post_form(&app, &format!("/console/channels/{id}"), &edit).await;
+    assert_eq!(status, 303);
+    let channel = qiao::channels::get(
+        &app.state().store,
+        &app.state().sealer,
+        TenantId::DEFAULT,
+        id,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(channel.name, "人事服务号（新）");
+    assert!(channel.limitations.is_empty());
+    let kept = qiao::channels::secret(&app.state().store, &app.state().sealer, id, "app_secret")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some(secret),
+        "an empty secret field keeps the secret"
+    );
+
+    let (status, _) = post_form(
+        &app,
+        &format!("/console/channels/{id}/delete"),
+        &[("_csrf", &token)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, list) = app.get("/console/official-accounts").await;
+    assert!(!list.contains("人事服务号"));
+    app.stop().await;
+});
