@@ -9,6 +9,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::callback::ReceiverCache;
+use crate::callback::writer::InboxWriter;
 use crate::config::{Config, redact_url};
 use crate::console::throttle::LoginThrottle;
 use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
@@ -23,6 +25,10 @@ pub struct AppState {
     pub sealer: Sealer,
     pub metrics: PrometheusHandle,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Callback receivers ready for the hot path.
+    pub receivers: Arc<ReceiverCache>,
+    /// The group-commit writer of the callback inbox.
+    pub inbox: InboxWriter,
 }
 
 /// Opens the database (creating the data directory for SQLite), migrates it, and loads and
@@ -44,10 +50,12 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
     let key = verify_master_key(&store, key, &source).await?;
     let state = AppState {
         config: Arc::new(config),
-        store,
         sealer: Sealer::new(key),
         metrics: telemetry::metrics_handle(),
         login_throttle: Arc::default(),
+        receivers: Arc::default(),
+        inbox: InboxWriter::start(store.clone()),
+        store,
     };
     Ok((state, source))
 }

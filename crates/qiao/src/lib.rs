@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod callback;
 pub mod channels;
 pub mod cli;
 pub mod clock;

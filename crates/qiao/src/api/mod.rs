@@ -7,6 +7,7 @@
 mod access;
 mod audit_log;
 mod auth;
+mod callbacks;
 mod channels;
 mod settings;
 
@@ -44,6 +45,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(settings::routes())
         .merge(access::routes())
         .merge(channels::routes())
+        .merge(callbacks::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .nest("/api/v1", api)
         .merge(crate::console::routes())
+        .merge(crate::callback::endpoint::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

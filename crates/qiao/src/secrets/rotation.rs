@@ -37,6 +37,14 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         table: "channel_secrets",
         column: "sealed",
     },
+    SealedColumn {
+        table: "callback_receivers",
+        column: "token_sealed",
+    },
+    SealedColumn {
+        table: "callback_receivers",
+        column: "aes_key_sealed",
+    },
 ];
 
 #[derive(Debug)]

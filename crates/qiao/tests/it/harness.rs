@@ -204,6 +204,7 @@ impl LeakCheck {
 /// Qiao running in-process on a random port, with an HTTP client that records what it gets.
 pub struct TestApp {
     pub server: RunningServer,
+    pub config: Config,
     pub url: String,
     pub client: reqwest::Client,
     pub leaks: LeakCheck,
@@ -220,7 +221,8 @@ impl TestApp {
         adjust(&mut config);
         let leaks = LeakCheck::default();
         leaks.secret(master_key.to_base64());
-        let (state, _) = open_state(config).await.expect("open state");
+        let (state, _) = open_state(config.clone()).await.expect("open state");
+        let state_config = config;
         let server = RunningServer::start(state).await.expect("start server");
         let url = server.url();
         let client = reqwest::Client::builder()
@@ -230,6 +232,7 @@ impl TestApp {
             .expect("client");
         Self {
             server,
+            config: state_config,
             url,
             client,
             leaks,
@@ -303,6 +306,51 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
         };
         (status, json)
+    }
+
+    /// Stops this node and starts a new one on the same database, data directory and key
+    /// (a restart).
+    pub async fn restart(self) -> Self {
+        let config = self.config.clone();
+        let leaks = self.leaks.clone();
+        leaks.assert_clean();
+        self.server.stop().await.expect("stop");
+        let (state, _) = open_state(config.clone()).await.expect("reopen");
+        let server = RunningServer::start(state).await.expect("restart server");
+        Self {
+            url: server.url(),
+            server,
+            config,
+            client: self.client,
+            leaks,
+        }
+    }
+
+    /// A GET of an endpoint whose purpose is to reveal a secret to an allowed caller: the
+    /// response is not recorded for the leak check (the secrets in it are registered by the
+    /// caller instead).
+    pub async fn reveal(&self, path: &str, key: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("reveal request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// The current value of one metric series (`name{labels}` exactly as rendered), 0 when
+    /// absent. The recorder is process-wide, so tests compare before and after.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (_, text) = self.get("/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     pub async fn stop(self) {

@@ -3,6 +3,7 @@
 mod harness;
 
 mod api;
+mod callbacks;
 mod channels;
 mod cli;
 mod console;

@@ -1,0 +1,331 @@
+//! Queries of the callback tables.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::{Store, StoreError, TenantId, Tx};
+use crate::{on_db, on_tx};
+
+use super::{Mode, Purpose};
+
+pub struct ReceiverRow {
+    pub id: i64,
+    pub tenant: TenantId,
+    pub channel_id: i64,
+    pub purpose: Purpose,
+    pub public_id: String,
+    pub mode: Mode,
+    pub enabled: bool,
+    pub token_sealed: Vec<u8>,
+    pub aes_key_sealed: Vec<u8>,
+    pub updated_ms: i64,
+}
+
+type RawReceiver = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    bool,
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+);
+
+const RECEIVER_COLUMNS: &str = "id, tenant_id, channel_id, purpose, public_id, mode, enabled, \
+                                token_sealed, aes_key_sealed, updated_ms";
+
+fn decode(raw: RawReceiver) -> Result<ReceiverRow, StoreError> {
+    let (
+        id,
+        tenant,
+        channel_id,
+        purpose,
+        public_id,
+        mode,
+        enabled,
+        token_sealed,
+        aes_key_sealed,
+        updated_ms,
+    ) = raw;
+    Ok(ReceiverRow {
+        id,
+        tenant: TenantId(tenant),
+        channel_id,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| StoreError::Corrupt {
+            column: "callback_receivers.purpose",
+            why: purpose.clone(),
+        })?,
+        public_id,
+        mode: Mode::parse(&mode).ok_or_else(|| StoreError::Corrupt {
+            column: "callback_receivers.mode",
+            why: mode.clone(),
+        })?,
+        enabled,
+        token_sealed,
+        aes_key_sealed,
+        updated_ms,
+    })
+}
+
+pub async fn receivers_of_channel(
+    store: &Store,
+    tenant: TenantId,
+    channel_id: i64,
+) -> Result<Vec<ReceiverRow>, StoreError> {
+    let rows: Vec<RawReceiver> = on_db!(&store.db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECEIVER_COLUMNS} FROM callback_receivers WHERE tenant_id = $1 AND channel_id = $2 ORDER BY id"
+        )))
+        .bind(tenant.0)
+        .bind(channel_id)
+        .fetch_all(pool)
+        .await
+    })?;
+    rows.into_iter().map(decode).collect()
+}
+
+pub async fn receiver(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<ReceiverRow>, StoreError> {
+    let row: Option<RawReceiver> = on_db!(&store.db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECEIVER_COLUMNS} FROM callback_receivers WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })?;
+    row.map(decode).transpose()
+}
+
+pub async fn receiver_by_public_id(
+    store: &Store,
+    public_id: &str,
+) -> Result<Option<ReceiverRow>, StoreError> {
+    let row: Option<RawReceiver> = on_db!(&store.db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECEIVER_COLUMNS} FROM callback_receivers WHERE public_id = $1"
+        )))
+        .bind(public_id)
+        .fetch_optional(pool)
+        .await
+    })?;
+    row.map(decode).transpose()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_receiver(
+    tx: &mut Tx,
+    tenant: TenantId,
+    channel_id: i64,
+    purpose: Purpose,
+    public_id: &str,
+    mode: Mode,
+    token_sealed: &[u8],
+    aes_key_sealed: &[u8],
+    now: i64,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "INSERT INTO callback_receivers (tenant_id, channel_id, purpose, public_id, mode, enabled, \
+             token_sealed, aes_key_sealed, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(tenant.0)
+        .bind(channel_id)
+        .bind(purpose.as_str())
+        .bind(public_id)
+        .bind(mode.as_str())
+        .bind(token_sealed)
+        .bind(aes_key_sealed)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+    })?;
+    Ok(id)
+}
+
+pub async fn update_receiver(
+    tx: &mut Tx,
+    id: i64,
+    mode: Mode,
+    enabled: bool,
+    token_sealed: &[u8],
+    aes_key_sealed: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE callback_receivers SET mode = $1, enabled = $2, token_sealed = $3, \
+             aes_key_sealed = $4, updated_ms = $5 WHERE id = $6",
+        )
+        .bind(mode.as_str())
+        .bind(enabled)
+        .bind(token_sealed)
+        .bind(aes_key_sealed)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn delete_receiver(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM inbox WHERE receiver_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM callback_receivers WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// A row for the inbox, as the callback path builds it.
+#[derive(Debug, Clone)]
+pub struct NewInboxRow {
+    pub tenant: TenantId,
+    pub receiver_id: i64,
+    pub channel_id: i64,
+    pub dedup_key: String,
+    pub kind: String,
+    pub from_user: String,
+    pub create_time: i64,
+    pub received_ms: i64,
+    pub payload: String,
+    pub raw: String,
+    pub reply: Option<String>,
+}
+
+/// Inserts a row unless its de-duplication key is already there. Returns `None` for a new
+/// row, or the reply stored with the earlier copy for a retry.
+pub async fn insert_inbox(
+    tx: &mut Tx,
+    row: &NewInboxRow,
+) -> Result<Option<Option<String>>, StoreError> {
+    let inserted: Option<(i64,)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "INSERT INTO inbox (tenant_id, receiver_id, channel_id, dedup_key, kind, from_user, \
+             create_time, received_ms, payload, raw, reply) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (receiver_id, dedup_key) DO NOTHING RETURNING id",
+        )
+        .bind(row.tenant.0)
+        .bind(row.receiver_id)
+        .bind(row.channel_id)
+        .bind(&row.dedup_key)
+        .bind(&row.kind)
+        .bind(&row.from_user)
+        .bind(row.create_time)
+        .bind(row.received_ms)
+        .bind(&row.payload)
+        .bind(&row.raw)
+        .bind(&row.reply)
+        .fetch_optional(&mut *conn)
+        .await
+    })?;
+    if inserted.is_some() {
+        return Ok(None);
+    }
+    let (reply,): (Option<String>,) = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT reply FROM inbox WHERE receiver_id = $1 AND dedup_key = $2")
+            .bind(row.receiver_id)
+            .bind(&row.dedup_key)
+            .fetch_one(&mut *conn)
+            .await
+    })?;
+    Ok(Some(reply))
+}
+
+/// An inbox entry for the console and the API.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboxEntry {
+    pub id: i64,
+    pub channel_id: i64,
+    pub receiver_id: i64,
+    /// `msg:text`, `event:CLICK`, `event:change_contact`…
+    pub kind: String,
+    pub from_user: String,
+    pub create_time: i64,
+    pub received_ms: i64,
+    /// Every field of the push, as JSON.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// The passive reply that was sent (plaintext XML), if any.
+    pub reply: Option<String>,
+}
+
+type RawInbox = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+);
+
+pub async fn inbox(
+    store: &Store,
+    tenant: TenantId,
+    channel_id: Option<i64>,
+    kind_prefix: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<InboxEntry>, StoreError> {
+    let like = kind_prefix.map(|k| format!("{}%", k.replace(['%', '_'], "")));
+    let rows: Vec<RawInbox> = on_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT id, channel_id, receiver_id, kind, from_user, create_time, received_ms, payload, reply \
+             FROM inbox WHERE tenant_id = $1 AND ($2 IS NULL OR channel_id = $2) \
+             AND ($3 IS NULL OR kind LIKE $3) AND id < $4 ORDER BY id DESC LIMIT $5",
+        )
+        .bind(tenant.0)
+        .bind(channel_id)
+        .bind(&like)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(limit.clamp(1, 500))
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                channel_id,
+                receiver_id,
+                kind,
+                from_user,
+                create_time,
+                received_ms,
+                payload,
+                reply,
+            )| InboxEntry {
+                id,
+                channel_id,
+                receiver_id,
+                kind,
+                from_user,
+                create_time,
+                received_ms,
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                reply,
+            },
+        )
+        .collect())
+}

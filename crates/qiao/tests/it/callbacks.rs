@@ -1,0 +1,504 @@
+//! Callbacks over a real server: URL verification, every mode, de-duplication across a
+//! restart, the switch, and every kind of bad input refused without changing anything.
+
+use qiao::auth::api_keys::Scope;
+use reqwest::Method;
+use serde_json::json;
+use wx::crypto::{EncodingAesKey, MsgCrypt, ReceiveId, msg_signature, signature};
+
+use crate::harness::TestApp;
+use crate::store_test;
+
+const APP_ID: &str = "wx1234567890abcdef";
+const CORP_ID: &str = "ww1436e0e65a779aee";
+
+/// Plays WeChat for one receiver: signs, encrypts and posts pushes.
+pub struct Pusher {
+    pub url: String,
+    pub token: String,
+    pub crypt: MsgCrypt,
+    pub receive_id: String,
+}
+
+pub fn now_secs() -> String {
+    (qiao::clock::now_ms() / 1000).to_string()
+}
+
+impl Pusher {
+    pub async fn for_receiver(
+        app: &TestApp,
+        key: &str,
+        receiver_id: i64,
+        receive_id: &str,
+    ) -> Self {
+        let (status, values) = app
+            .reveal(&format!("/callbacks/{receiver_id}/values"), key)
+            .await;
+        assert_eq!(status, 200, "{values}");
+        let token = values["token"].as_str().unwrap().to_string();
+        let aes = values["encoding_aes_key"].as_str().unwrap().to_string();
+        app.leaks.secret(token.clone());
+        app.leaks.secret(aes.clone());
+        let crypt = MsgCrypt::new(
+            token.clone(),
+            &EncodingAesKey::parse(&aes).unwrap(),
+            ReceiveId::Any,
+        );
+        let path = values["url"].as_str().unwrap();
+        let path = &path[path.find("/cb/").unwrap()..];
+        Self {
+            url: format!("{}{path}", app.url),
+            token,
+            crypt,
+            receive_id: receive_id.to_string(),
+        }
+    }
+
+    /// A safe-mode (or WeCom) POST: query string and XML body.
+    pub fn encrypted(&self, xml: &str, timestamp: &str, nonce: &str) -> (String, String) {
+        let encrypt = self
+            .crypt
+            .encrypt(xml.as_bytes(), &self.receive_id)
+            .unwrap();
+        let sig = msg_signature(&self.token, timestamp, nonce, &encrypt);
+        let query = format!(
+            "signature={}&timestamp={timestamp}&nonce={nonce}&openid=o1&encrypt_type=aes&msg_signature={}",
+            signature(&self.token, timestamp, nonce).as_str(),
+            sig.as_str()
+        );
+        let body = format!(
+            "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        );
+        (query, body)
+    }
+
+    pub async fn post(&self, client: &reqwest::Client, query: &str, body: String) -> (u16, String) {
+        let response = client
+            .post(format!("{}?{query}", self.url))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+pub fn text_message(from: &str, content: &str, msg_id: u64) -> String {
+    // CDATA cannot hold `]]>`: WeChat splits it across two sections.
+    let content = content.replace("]]>", "]]]]><![CDATA[>");
+    format!(
+        "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>\
+         <MsgId>{msg_id}</MsgId></xml>",
+        now_secs()
+    )
+}
+
+/// Registers an Official Account with a safe-mode receiver, turned on.
+pub async fn official_account(app: &TestApp, key: &str) -> (i64, Pusher) {
+    let secret = "0123456789abcdef0123456789abcdef";
+    app.leaks.secret(secret);
+    let oa = json!({ "kind": "official_account", "name": "服务号", "app_id": APP_ID, "app_secret": secret,
+                     "original_id": "gh_7f083739789a", "account_type": "service", "verified": true });
+    let (status, oa) = app
+        .api(Method::POST, "/channels", Some(key), Some(oa))
+        .await;
+    assert_eq!(status, 201, "{oa}");
+    let channel = oa["id"].as_i64().unwrap();
+    let (status, receiver) = app
+        .api(
+            Method::POST,
+            &format!("/channels/{channel}/callbacks"),
+            Some(key),
+            Some(json!({ "mode": "safe" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{receiver}");
+    assert_eq!(
+        receiver["enabled"], false,
+        "off until the admin turns it on"
+    );
+    let id = receiver["id"].as_i64().unwrap();
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            &format!("/callbacks/{id}"),
+            Some(key),
+            Some(json!({ "enabled": true })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    (channel, Pusher::for_receiver(app, key, id, APP_ID).await)
+}
+
+async fn inbox_len(app: &TestApp, key: &str) -> usize {
+    let (status, entries) = app.api(Method::GET, "/inbox", Some(key), None).await;
+    assert_eq!(status, 200);
+    entries.as_array().unwrap().len()
+}
+
+store_test!(
+    official_account_url_verification_and_messages,
+    |db| async move {
+        let app = TestApp::start(&db).await;
+        let key = app.api_key(&[Scope::Admin]).await;
+        let (channel, pusher) = official_account(&app, &key).await;
+
+        // The back office verifies the URL with a plain signature and echostr.
+        let ts = now_secs();
+        let query = format!(
+            "signature={}&timestamp={ts}&nonce=42&echostr=9876543210123%2B456",
+            signature(&pusher.token, &ts, "42").as_str()
+        );
+        let response = app
+            .client
+            .get(format!("{}?{query}", pusher.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.text().await.unwrap(),
+            "9876543210123+456",
+            "echostr unchanged, `+` kept"
+        );
+
+        let (query, body) = pusher.encrypted(
+            &text_message("oUser1", "你好 ]]> 😀", 1001),
+            &now_secs(),
+            "n1",
+        );
+        let (status, answer) = pusher.post(&app.client, &query, body.clone()).await;
+        assert_eq!((status, answer.as_str()), (200, "success"));
+        // WeChat's retry of the same push is absorbed.
+        let (status, _) = pusher.post(&app.client, &query, body).await;
+        assert_eq!(status, 200);
+        let (_, entries) = app
+            .api(
+                Method::GET,
+                &format!("/inbox?channel={channel}"),
+                Some(&key),
+                None,
+            )
+            .await;
+        let entries = entries.as_array().unwrap();
+        assert_eq!(entries.len(), 1, "one push, one row: {entries:?}");
+        assert_eq!(entries[0]["kind"], "msg:text");
+        assert_eq!(entries[0]["payload"]["Content"], "你好 ]]> 😀");
+        assert_eq!(entries[0]["from_user"], "oUser1");
+
+        // A distinct message from the same user at the same second is not a retry.
+        let (query, body) =
+            pusher.encrypted(&text_message("oUser1", "second", 1002), &now_secs(), "n2");
+        assert_eq!(pusher.post(&app.client, &query, body).await.0, 200);
+        assert_eq!(inbox_len(&app, &key).await, 2);
+
+        assert!(
+            app.metric("qiao_callbacks_total{outcome=\"duplicate\"}")
+                .await
+                >= 1.0
+        );
+        app.stop().await;
+    }
+);
+
+store_test!(bad_input_is_refused_and_counted, |db| async move {
+    let app = TestApp::start(&db).await;
+    let key = app.api_key(&[Scope::Admin]).await;
+    let (_, pusher) = official_account(&app, &key).await;
+    let xml = text_message("oUser1", "hi", 2001);
+
+    // Wrong signature.
+    let (query, body) = pusher.encrypted(&xml, &now_secs(), "n1");
+    let forged = query.replace("msg_signature=", "msg_signature=0");
+    let (status, reason) = pusher.post(&app.client, &forged, body).await;
+    assert_eq!(status, 400, "{reason}");
+    assert!(reason.contains("bad_signature"));
+
+    // A timestamp outside the freshness window.
+    let old = (qiao::clock::now_ms() / 1000 - 3600).to_string();
+    let (query, body) = pusher.encrypted(&xml, &old, "n2");
+    let (status, reason) = pusher.post(&app.client, &query, body).await;
+    assert_eq!(status, 400);
+    assert!(reason.contains("stale_timestamp"), "{reason}");
+
+    // Garbage and non-XML bodies.
+    let (query, _) = pusher.encrypted(&xml, &now_secs(), "n3");
+    for garbage in [
+        "",
+        "not xml at all",
+        "<xml><Encrypt>!!!</Encrypt></xml>",
+        "<!DOCTYPE x [<!ENTITY a \"b\">]><xml/>",
+    ] {
+        let (status, reason) = pusher.post(&app.client, &query, garbage.to_string()).await;
+        assert_eq!(status, 400, "{garbage}: {reason}");
+    }
+
+    // Encrypted for another AppID (wrong receive id).
+    let other = Pusher {
+        receive_id: "wx0000000000000000".into(),
+        ..pusher
+    };
+    let (query, body) = other.encrypted(&xml, &now_secs(), "n4");
+    let (status, reason) = other.post(&app.client, &query, body).await;
+    assert_eq!(status, 400);
+    assert!(reason.contains("wrong_receive_id"), "{reason}");
+
+    // Oversized body.
+    let (query, _) = other.encrypted(&xml, &now_secs(), "n5");
+    let (status, _) = other
+        .post(&app.client, &query, "x".repeat(100 * 1024))
+        .await;
+    assert_eq!(status, 413);
+
+    // Unknown receiver.
+    let response = app
+        .client
+        .post(format!("{}/cb/nosuchreceiver?{query}", app.url))
+        .body("<xml/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    assert_eq!(inbox_len(&app, &key).await, 0, "nothing was stored");
+    let (_, metrics) = app.get("/metrics").await;
+    for reason in [
+        "bad_signature",
+        "stale_timestamp",
+        "wrong_receive_id",
+        "body_too_large",
+        "unknown_receiver",
+    ] {
+        assert!(
+            metrics.contains(&format!("reason=\"{reason}\"")),
+            "{reason} counted"
+        );
+    }
+    app.stop().await;
+});
+
+store_test!(switch_off_verifies_but_ignores, |db| async move {
+    let app = TestApp::start(&db).await;
+    let key = app.api_key(&[Scope::Admin]).await;
+    let (channel, pusher) = official_account(&app, &key).await;
+    let (_, receivers) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{channel}/callbacks"),
+            Some(&key),
+            None,
+        )
+        .await;
+    let id = receivers[0]["id"].as_i64().unwrap();
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            &format!("/callbacks/{id}"),
+            Some(&key),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let ts = now_secs();
+    let query = format!(
+        "signature={}&timestamp={ts}&nonce=7&echostr=abc",
+        signature(&pusher.token, &ts, "7").as_str()
+    );
+    let response = app
+        .client
+        .get(format!("{}?{query}", pusher.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        "abc",
+        "URL verification still answers"
+    );
+
+    let (query, body) = pusher.encrypted(&text_message("oUser1", "hi", 3001), &now_secs(), "n1");
+    let (status, answer) = pusher.post(&app.client, &query, body).await;
+    assert_eq!((status, answer.as_str()), (200, ""), "an empty 200");
+    assert_eq!(inbox_len(&app, &key).await, 0, "ignored, not processed");
+    assert!(
+        app.metric("qiao_callbacks_total{outcome=\"ignored\"}")
+            .await
+            >= 1.0
+    );
+    app.stop().await;
+});
+
+store_test!(a_retry_after_a_restart_is_processed_once, |db| async move {
+    let app = TestApp::start(&db).await;
+    let key = app.api_key(&[Scope::Admin]).await;
+    let (_, pusher) = official_account(&app, &key).await;
+    let (query, body) = pusher.encrypted(
+        &text_message("oUser1", "before restart", 4001),
+        &now_secs(),
+        "n1",
+    );
+    assert_eq!(pusher.post(&app.client, &query, body.clone()).await.0, 200);
+
+    let app = app.restart().await;
+    let pusher = Pusher {
+        url: format!(
+            "{}{}",
+            app.url,
+            &pusher.url[pusher.url.find("/cb/").unwrap()..]
+        ),
+        ..pusher
+    };
+    assert_eq!(pusher.post(&app.client, &query, body).await.0, 200);
+    assert_eq!(
+        inbox_len(&app, &key).await,
+        1,
+        "the retry was recognised after the restart"
+    );
+    app.stop().await;
+});
+
+store_test!(wecom_app_receivers, |db| async move {
+    let app = TestApp::start(&db).await;
+    let key = app.api_key(&[Scope::Admin]).await;
+    let secret = "Xk3rT8pLmN2vQ9wYz5aB7cD1eF4gH6jK0iU8oP2sR4t";
+    app.leaks.secret(secret);
+    let (_, corp) = app
+        .api(
+            Method::POST,
+            "/channels",
+            Some(&key),
+            Some(json!({ "kind": "wecom_corp", "name": "集团", "corp_id": CORP_ID })),
+        )
+        .await;
+    let corp_id = corp["id"].as_i64().unwrap();
+    let wecom_app = json!({ "kind": "wecom_app", "corp": corp_id, "name": "审批", "agent_id": 1000002, "secret": secret });
+    let (_, wecom_app) = app
+        .api(Method::POST, "/channels", Some(&key), Some(wecom_app))
+        .await;
+    let app_channel = wecom_app["id"].as_i64().unwrap();
+
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &format!("/channels/{app_channel}/callbacks"),
+            Some(&key),
+            Some(json!({ "mode": "plain" })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["details"]["field"].as_str()),
+        (422, Some("mode")),
+        "WeCom always encrypts"
+    );
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &format!("/channels/{corp_id}/callbacks"),
+            Some(&key),
+            Some(json!({ "purpose": "messages" })),
+        )
+        .await;
+    assert_eq!(
+        status, 422,
+        "a corp has contact and customer receivers, not messages: {body}"
+    );
+    let (status, contacts) = app
+        .api(
+            Method::POST,
+            &format!("/channels/{corp_id}/callbacks"),
+            Some(&key),
+            Some(json!({ "purpose": "contacts" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{contacts}");
+
+    let (_, receiver) = app
+        .api(
+            Method::POST,
+            &format!("/channels/{app_channel}/callbacks"),
+            Some(&key),
+            Some(json!({})),
+        )
+        .await;
+    let id = receiver["id"].as_i64().unwrap();
+    app.api(
+        Method::PATCH,
+        &format!("/callbacks/{id}"),
+        Some(&key),
+        Some(json!({ "enabled": true })),
+    )
+    .await;
+    let pusher = Pusher::for_receiver(&app, &key, id, CORP_ID).await;
+
+    // URL verification with an encrypted echostr (receive id = CorpID).
+    let ts = now_secs();
+    let echostr = pusher
+        .crypt
+        .encrypt(b"1616140317555161061", CORP_ID)
+        .unwrap();
+    let sig = msg_signature(&pusher.token, &ts, "5", &echostr);
+    let query = format!(
+        "msg_signature={}&timestamp={ts}&nonce=5&echostr={}",
+        sig.as_str(),
+        percent_encode(&echostr)
+    );
+    let response = app
+        .client
+        .get(format!("{}?{query}", pusher.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "1616140317555161061");
+
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content>\
+         <MsgId>5001</MsgId><AgentID>1000002</AgentID></xml>",
+        now_secs()
+    );
+    let (query, body) = pusher.encrypted(&xml, &now_secs(), "n1");
+    let (status, answer) = pusher.post(&app.client, &query, body).await;
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, ""),
+        "WeCom's ack is an empty body"
+    );
+    assert_eq!(inbox_len(&app, &key).await, 1);
+
+    // The values to paste are revealed to admins only.
+    let read = app.api_key(&[Scope::Read]).await;
+    let (status, _) = app
+        .api(
+            Method::GET,
+            &format!("/callbacks/{id}/values"),
+            Some(&read),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, listed) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{app_channel}/callbacks"),
+            Some(&read),
+            None,
+        )
+        .await;
+    assert!(listed[0]["token"].as_str().unwrap().starts_with("******"));
+    app.stop().await;
+});
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
