@@ -33,6 +33,9 @@ pub struct DemoFile {
     /// The simulator's accounts and their credentials, with each role's base URL.
     #[serde(default)]
     pub simulator: serde_json::Value,
+    /// The callback receivers (URL, Token, EncodingAESKey) of the demo's channels.
+    #[serde(default)]
+    pub callbacks: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +67,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     file.simulator_url = simulator.url();
     file.simulator = simulator_accounts(&simulator);
     register_simulator_channels(&server.state, &simulator).await?;
+    file.callbacks = enable_callbacks(&server.state, &base).await?;
     write_private_file(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     println!("Qiao demo is running.");
     println!(
@@ -191,6 +195,7 @@ async fn seed(
         api_key,
         simulator_url: String::new(),
         simulator: serde_json::Value::Null,
+        callbacks: Vec::new(),
     })
 }
 
@@ -317,6 +322,59 @@ async fn register_simulator_channels(
         }
     }
     Ok(())
+}
+
+/// Gives every Official Account and WeCom app a safe-mode receiver, turned on, and returns the
+/// values to paste (for demo.json).
+async fn enable_callbacks(state: &AppState, base: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    use crate::callback::{Callbacks, NewReceiver, ReceiverPatch};
+    use crate::channels::{self, ChannelKind};
+    let tenant = TenantId::DEFAULT;
+    let now = clock::now_ms();
+    let actor = Actor {
+        name: "demo".into(),
+        ip: None,
+        request_id: None,
+    };
+    let callbacks = Callbacks {
+        store: &state.store,
+        sealer: &state.sealer,
+        cache: &state.receivers,
+        external_url: base.to_string(),
+    };
+    let mut out = Vec::new();
+    for channel in channels::list(&state.store, &state.sealer, tenant, None).await? {
+        if !matches!(
+            channel.kind,
+            ChannelKind::OfficialAccount | ChannelKind::WecomApp
+        ) {
+            continue;
+        }
+        let receiver = match callbacks.list(tenant, channel.id).await?.into_iter().next() {
+            Some(receiver) => receiver,
+            None => {
+                callbacks
+                    .create(tenant, &channel, NewReceiver::default(), &actor, now)
+                    .await?
+            }
+        };
+        if !receiver.enabled {
+            let on = ReceiverPatch {
+                enabled: Some(true),
+                ..Default::default()
+            };
+            callbacks
+                .update(tenant, receiver.id, on, &actor, now)
+                .await?;
+        }
+        let values = callbacks.values(tenant, receiver.id, None).await?;
+        out.push(serde_json::json!({
+            "channel": channel.name, "channel_id": channel.id, "kind": channel.kind,
+            "url": values.url, "token": values.token, "encoding_aes_key": values.encoding_aes_key,
+            "mode": values.mode,
+        }));
+    }
+    Ok(out)
 }
 
 /// The simulator's accounts with their credentials, and the base URL of each role.

@@ -7,6 +7,7 @@
 mod access;
 mod assets;
 mod audit;
+mod callbacks;
 mod channels;
 mod home;
 pub mod i18n;
@@ -69,6 +70,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/channels/{id}/apps", post(channels::add_app))
         .route("/console/channels/{id}/delete", post(channels::delete))
+        .route(
+            "/console/channels/{id}/callbacks",
+            get(callbacks::page).post(callbacks::create),
+        )
+        .route(
+            "/console/channels/{id}/callbacks/{receiver}",
+            post(callbacks::update),
+        )
+        .route("/console/inbox", get(callbacks::inbox))
         .route("/console/audit", get(audit::page))
         .route("/console/static/{file}", get(assets::serve))
 }
@@ -88,6 +98,7 @@ pub fn nav(t: &'static Texts, path: &str) -> Vec<NavItem> {
         ("/console/official-accounts", t.nav_official_accounts),
         ("/console/wecom", t.nav_wecom),
         ("/console/mini-programs", t.nav_mini_programs),
+        ("/console/inbox", t.nav_inbox),
         ("/console/users", t.nav_users),
         ("/console/api-keys", t.nav_api_keys),
         ("/console/audit", t.nav_audit),

@@ -367,3 +367,100 @@ store_test!(channels_through_the_console, |db| async move {
     assert!(!list.contains("人事服务号"));
     app.stop().await;
 });
+
+store_test!(callback_settings_and_inbox_pages, |db| async move {
+    let app = TestApp::start(&db).await;
+    add_user(&app, "root", Role::SuperAdmin).await;
+    add_user(&app, "eve", Role::Auditor).await;
+    let key = app.api_key(&[qiao::auth::api_keys::Scope::Admin]).await;
+    let (channel, pusher) = crate::callbacks::official_account(&app, &key).await;
+    login(&app, "root", PASSWORD).await;
+    let (status, page) = app
+        .client
+        .get(format!("{}/console/channels/{channel}/callbacks", app.url))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 200);
+    // The page that shows the values to paste is the listed reveal: not recorded.
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&pusher.token),
+        "an admin sees the Token to paste"
+    );
+    let token = csrf_of(&html);
+    let receiver = html
+        .split("/callbacks/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _) = post_form(
+        &app,
+        &format!("/console/channels/{channel}/callbacks/{receiver}"),
+        &[("_csrf", &token), ("mode", "compatible")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let listed = qiao::callback::Callbacks {
+        store: &app.state().store,
+        sealer: &app.state().sealer,
+        cache: &app.state().receivers,
+        external_url: app.url.clone(),
+    }
+    .list(TenantId::DEFAULT, channel)
+    .await
+    .unwrap();
+    assert_eq!(listed[0].mode, qiao::callback::Mode::Compatible);
+    assert!(
+        !listed[0].enabled,
+        "the unchecked switch turned callbacks off"
+    );
+
+    // A push shows in the inbox page.
+    let app_url = app.url.clone();
+    let (query, body) = pusher.encrypted(
+        &crate::callbacks::text_message("oFan", "查询工资", 9001),
+        &crate::callbacks::now_secs(),
+        "n",
+    );
+    let on = [
+        ("_csrf", token.as_str()),
+        ("mode", "safe"),
+        ("enabled", "1"),
+    ];
+    post_form(
+        &app,
+        &format!("/console/channels/{channel}/callbacks/{receiver}"),
+        &on,
+    )
+    .await;
+    let pusher = crate::callbacks::Pusher {
+        url: pusher.url.replace(&app_url, &app.url),
+        ..pusher
+    };
+    assert_eq!(pusher.post(&app.client, &query, body).await.0, 200);
+    let (status, inbox) = app.get("/console/inbox").await;
+    assert_eq!(status, 200);
+    assert!(inbox.contains("查询工资") && inbox.contains("msg:text"));
+
+    // An auditor sees the receiver masked and cannot change it.
+    post_form(&app, "/console/logout", &[("_csrf", &token)]).await;
+    login(&app, "eve", PASSWORD).await;
+    let (_, page) = app
+        .get(&format!("/console/channels/{channel}/callbacks"))
+        .await;
+    assert!(!page.contains(&pusher.token) && page.contains("******"));
+    let eve_token = csrf_of(&page);
+    let (status, _) = post_form(
+        &app,
+        &format!("/console/channels/{channel}/callbacks/{receiver}"),
+        &[("_csrf", &eve_token)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    app.stop().await;
+});
