@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod domain_files;
 pub mod http;
 pub mod secrets;
 pub mod settings;

@@ -9,6 +9,7 @@ mod audit_log;
 mod auth;
 mod callbacks;
 mod channels;
+mod domain_files;
 mod settings;
 
 use axum::Json;
@@ -46,6 +47,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(access::routes())
         .merge(channels::routes())
         .merge(callbacks::routes())
+        .merge(domain_files::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

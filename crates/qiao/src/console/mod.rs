@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod callbacks;
 mod channels;
+mod domain_files;
 mod home;
 pub mod i18n;
 mod login;
@@ -79,6 +80,14 @@ pub fn routes() -> Router<AppState> {
             post(callbacks::update),
         )
         .route("/console/inbox", get(callbacks::inbox))
+        .route(
+            "/console/domain-files",
+            get(domain_files::page).post(domain_files::upload),
+        )
+        .route(
+            "/console/domain-files/{name}/delete",
+            post(domain_files::remove),
+        )
         .route("/console/audit", get(audit::page))
         .route("/console/static/{file}", get(assets::serve))
 }
@@ -95,6 +104,7 @@ pub fn nav(t: &'static Texts, path: &str) -> Vec<NavItem> {
     [
         ("/console", t.nav_home),
         ("/console/settings", t.nav_settings),
+        ("/console/domain-files", t.nav_domain_files),
         ("/console/official-accounts", t.nav_official_accounts),
         ("/console/wecom", t.nav_wecom),
         ("/console/mini-programs", t.nav_mini_programs),

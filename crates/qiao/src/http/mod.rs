@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(crate::console::routes())
         .merge(crate::callback::endpoint::routes())
+        .route("/{name}", axum::routing::get(crate::domain_files::serve))
         .fallback(not_found)
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

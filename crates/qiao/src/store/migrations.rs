@@ -35,6 +35,7 @@ migrations! {
     1 => "0001_foundation",
     2 => "0002_channels",
     3 => "0003_callbacks",
+    6 => "0006_domain_files",
 }
 
 fn migrator(sources: Vec<(i64, &'static str, &'static str)>) -> Migrator {

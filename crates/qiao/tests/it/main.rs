@@ -7,5 +7,6 @@ mod callbacks;
 mod channels;
 mod cli;
 mod console;
+mod domain_files;
 mod foundation;
 mod ops;
