@@ -27,6 +27,11 @@ pub fn query_pairs(
 }
 
 fn decode_once(s: &str) -> Result<Cow<'_, str>, CryptoError> {
+    // Fast path (every parameter of a genuine callback): nothing to decode, and `s` is
+    // already UTF-8.
+    if !s.contains('%') {
+        return Ok(Cow::Borrowed(s));
+    }
     percent_decode_str(s)
         .decode_utf8()
         .map_err(|_| CryptoError::MalformedQuery("not UTF-8 after percent-decoding"))
