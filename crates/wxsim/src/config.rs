@@ -28,6 +28,25 @@ pub struct SimOptions {
     pub errmsg_tails: bool,
     /// Answer 40033 to JSON bodies that escape non-ASCII characters as `\uXXXX` (§0.2).
     pub reject_unicode_escapes: bool,
+    /// Callback sender: how long to wait for the developer's answer (Tencent: 5000 ms).
+    pub callback_timeout_ms: u64,
+    /// Callback sender: deliveries of one push, the first included (Tencent: 3).
+    pub callback_attempts: u32,
+    /// Callback sender: pause between two deliveries (the timeout itself already spaces them).
+    pub callback_retry_delay_ms: u64,
+    /// Header whose value, when it parses as an IP, is taken as the caller's IP (request log,
+    /// `from ip:` tails, IP whitelists); `None` = always the socket peer.
+    pub client_ip_header: Option<String>,
+    /// Tencent's stricter redirect-domain rules for OAuth and login pages: no IP address and
+    /// no port in `redirect_uri` (off by default so tests on 127.0.0.1 work).
+    pub strict_redirect_domains: bool,
+    /// Lifetime of OAuth codes, Mini Program login codes and phone codes (300 s).
+    pub code_ttl_secs: i64,
+    /// Interval of the suite_ticket pushes on the simulator clock (600 s).
+    pub suite_ticket_interval_secs: i64,
+    /// How often (real time) the scheduler looks for due suite_ticket pushes; 0 = never
+    /// (tests call `SimState::run_schedules`).
+    pub scheduler_tick_ms: u64,
 }
 
 impl Default for SimOptions {
@@ -41,6 +60,14 @@ impl Default for SimOptions {
             template_dedup_secs: 600,
             errmsg_tails: true,
             reject_unicode_escapes: true,
+            callback_timeout_ms: 5000,
+            callback_attempts: 3,
+            callback_retry_delay_ms: 0,
+            client_ip_header: Some("X-Sim-Client-Ip".into()),
+            strict_redirect_domains: false,
+            code_ttl_secs: 300,
+            suite_ticket_interval_secs: 600,
+            scheduler_tick_ms: 500,
         }
     }
 }

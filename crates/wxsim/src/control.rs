@@ -43,6 +43,7 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/sim/limits", get(get_limits).post(post_limits))
         .route("/sim/inbox", get(get_inbox).delete(delete_inbox))
         .route("/sim/inbox.html", get(get_inbox_html))
+        .merge(more_routes())
 }
 
 fn ok(extra: Value) -> Response {
@@ -105,7 +106,12 @@ async fn index(headers: HeaderMap) -> Response {
         "base_url": base,
         "roles": roles,
         "control": ["/sim/state", "/sim/seed", "/sim/clock", "/sim/tokens", "/sim/tokens/rotate",
-                    "/sim/requests", "/sim/faults", "/sim/limits", "/sim/inbox", "/sim/inbox.html"],
+                    "/sim/requests", "/sim/faults", "/sim/limits", "/sim/inbox", "/sim/inbox.html",
+                    "/sim/callbacks", "/sim/callbacks/settings", "/sim/callbacks/verify",
+                    "/sim/push/{kind}", "/sim/pushes", "/sim/mp/login", "/sim/mp/phone_code",
+                    "/sim/subscriptions", "/sim/oauth/code", "/sim/settings", "/sim/suites",
+                    "/sim/suites/{suite_id}/{ticket|install|change|cancel}",
+                    "/sim/schedules/run", "/sim/jsapi/check"],
     }))
 }
 
@@ -391,4 +397,373 @@ async fn delete_inbox(State(sim): Sim) -> Response {
 async fn get_inbox_html(State(sim): Sim, RawQuery(q): RawQuery) -> Response {
     let q = query(q);
     Html(sim.with_inbox(|ib| ib.html(q.get("user").map(String::as_str)))).into_response()
+}
+
+// ---------------------------------------------------------------------------------------
+// Callbacks, pushes, identity helpers, account settings, suites.
+
+use crate::callback::{ActionError, CallbackConfig, PushRequest, SenderSettings};
+
+fn action_error(e: &ActionError) -> Response {
+    let status = match e {
+        ActionError::UnknownAccount(_) | ActionError::NotFound(_) => StatusCode::NOT_FOUND,
+        ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
+    };
+    bad(status, e.to_string())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+pub(crate) fn more_routes() -> Router<Arc<SimState>> {
+    Router::new()
+        .route(
+            "/sim/callbacks",
+            get(get_callbacks)
+                .post(post_callback)
+                .delete(delete_callback),
+        )
+        .route(
+            "/sim/callbacks/settings",
+            get(get_sender_settings).post(post_sender_settings),
+        )
+        .route("/sim/callbacks/verify", post(post_verify))
+        .route("/sim/push/{kind}", post(post_push))
+        .route("/sim/pushes", get(get_pushes).delete(delete_pushes))
+        .route("/sim/mp/login", post(post_mp_login))
+        .route("/sim/mp/phone_code", post(post_mp_phone))
+        .route("/sim/subscriptions", post(post_subscription))
+        .route("/sim/oauth/code", post(post_oauth_code))
+        .route("/sim/settings", post(post_settings))
+        .route("/sim/suites", get(get_suites))
+        .route("/sim/suites/{suite_id}/{action}", post(post_suite_action))
+        .route("/sim/schedules/run", post(post_run_schedules))
+        .route("/sim/jsapi/check", post(post_jsapi_check))
+}
+
+async fn get_callbacks(State(sim): Sim) -> Response {
+    ok(json!({"callbacks": to_json(&sim.callbacks())}))
+}
+
+#[derive(Debug, Deserialize)]
+struct RegisterRequest {
+    #[serde(flatten)]
+    config: CallbackConfig,
+    #[serde(default)]
+    verify: bool,
+}
+
+/// `POST /sim/callbacks`: register; with `"verify": true` also run the URL verification.
+async fn post_callback(State(sim): Sim, body: Bytes) -> Response {
+    let req: RegisterRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let cfg = match sim.register_callback(req.config) {
+        Ok(c) => c,
+        Err(e) => return action_error(&e),
+    };
+    let mut out = json!({"callback": to_json(&cfg)});
+    if req.verify {
+        match sim.verify_url(&cfg.account).await {
+            Ok(v) => {
+                if let Some(o) = out.as_object_mut() {
+                    o.insert("verification".into(), to_json(&v));
+                }
+            }
+            Err(e) => return action_error(&e),
+        }
+    }
+    ok(out)
+}
+
+async fn delete_callback(State(sim): Sim, RawQuery(q): RawQuery) -> Response {
+    let q = query(q);
+    let Some(account) = q.get("account") else {
+        return bad(StatusCode::BAD_REQUEST, "account is required");
+    };
+    if sim.unregister_callback(account) {
+        ok(json!({}))
+    } else {
+        bad(StatusCode::NOT_FOUND, format!("no callback for {account}"))
+    }
+}
+
+async fn get_sender_settings(State(sim): Sim) -> Response {
+    ok(json!({"settings": to_json(&sim.with_callbacks(|c| c.settings))}))
+}
+
+#[derive(Debug, Deserialize)]
+struct SenderSettingsPatch {
+    timeout_ms: Option<u64>,
+    attempts: Option<u32>,
+    retry_delay_ms: Option<u64>,
+    strict_receive_id: Option<bool>,
+}
+
+async fn post_sender_settings(State(sim): Sim, body: Bytes) -> Response {
+    let p: SenderSettingsPatch = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let s: SenderSettings = sim.with_callbacks(|c| {
+        if let Some(v) = p.timeout_ms {
+            c.settings.timeout_ms = v.max(1);
+        }
+        if let Some(v) = p.attempts {
+            c.settings.attempts = v.max(1);
+        }
+        if let Some(v) = p.retry_delay_ms {
+            c.settings.retry_delay_ms = v;
+        }
+        if let Some(v) = p.strict_receive_id {
+            c.settings.strict_receive_id = v;
+        }
+        c.settings
+    });
+    ok(json!({"settings": to_json(&s)}))
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountRequest {
+    account: String,
+}
+
+async fn post_verify(State(sim): Sim, body: Bytes) -> Response {
+    let req: AccountRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match sim.verify_url(&req.account).await {
+        Ok(v) => ok(json!({"verification": to_json(&v)})),
+        Err(e) => action_error(&e),
+    }
+}
+
+/// `POST /sim/push/{kind}`: the body is a [`PushRequest`] without `kind`.
+async fn post_push(State(sim): Sim, Path(kind): Path<String>, body: Bytes) -> Response {
+    let mut v: Value = match parse_body(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let Some(obj) = v.as_object_mut() else {
+        return bad(StatusCode::BAD_REQUEST, "body must be a JSON object");
+    };
+    obj.insert("kind".into(), json!(kind));
+    let req: PushRequest = match serde_json::from_value(v) {
+        Ok(r) => r,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("bad push request: {e}")),
+    };
+    match sim.push(req).await {
+        Ok(outcome) => ok(json!({"outcome": to_json(&outcome)})),
+        Err(e) => action_error(&e),
+    }
+}
+
+async fn get_pushes(State(sim): Sim, RawQuery(q): RawQuery) -> Response {
+    let q = query(q);
+    let list = sim.pushes(q.get("account").map(String::as_str));
+    ok(json!({"count": list.len(), "pushes": to_json(&list)}))
+}
+
+async fn delete_pushes(State(sim): Sim) -> Response {
+    sim.with_callbacks(|c| c.clear_log());
+    ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+struct MpUserRequest {
+    appid: String,
+    openid: String,
+}
+
+async fn post_mp_login(State(sim): Sim, body: Bytes) -> Response {
+    let req: MpUserRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match crate::api::sns::mp_code(&sim, &req.appid, &req.openid, false) {
+        Ok(code) => ok(json!({"code": code, "expires_in": sim.options().code_ttl_secs})),
+        Err(e) => bad(StatusCode::NOT_FOUND, e),
+    }
+}
+
+async fn post_mp_phone(State(sim): Sim, body: Bytes) -> Response {
+    let req: MpUserRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match crate::api::sns::mp_code(&sim, &req.appid, &req.openid, true) {
+        Ok(code) => ok(json!({"code": code, "expires_in": sim.options().code_ttl_secs})),
+        Err(e) => bad(StatusCode::NOT_FOUND, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SubscriptionRequest {
+    appid: String,
+    openid: String,
+    template_id: String,
+    #[serde(default)]
+    count: Option<u32>,
+}
+
+async fn post_subscription(State(sim): Sim, body: Bytes) -> Response {
+    let req: SubscriptionRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match crate::api::sns::grant_subscription(
+        &sim,
+        &req.appid,
+        &req.openid,
+        &req.template_id,
+        req.count.unwrap_or(1),
+    ) {
+        Ok(n) => ok(json!({"remaining": n})),
+        Err(e) => bad(StatusCode::NOT_FOUND, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OAuthCodeRequest {
+    appid: String,
+    user: String,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    agentid: Option<u32>,
+}
+
+/// `POST /sim/oauth/code`: the code a login page would issue, without the page.
+async fn post_oauth_code(State(sim): Sim, body: Bytes) -> Response {
+    let req: OAuthCodeRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match sim.oauth_code(&req.appid, &req.user, req.scope.as_deref(), req.agentid) {
+        Ok(code) => ok(json!({"code": code, "expires_in": sim.options().code_ttl_secs})),
+        Err(e) => action_error(&e),
+    }
+}
+
+async fn post_settings(State(sim): Sim, body: Bytes) -> Response {
+    let req: crate::state::AccountSettings = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match sim.apply_settings(&req) {
+        Ok(v) => ok(json!({"settings": v})),
+        Err(e) => action_error(&e),
+    }
+}
+
+async fn get_suites(State(sim): Sim) -> Response {
+    let now = sim.now();
+    let list = sim.with_world(|w| {
+        w.suites
+            .values()
+            .map(|s| {
+                json!({
+                    "suite_id": s.seed.suite_id,
+                    "name": s.seed.name,
+                    "provider_corpid": s.seed.provider_corpid,
+                    "current_ticket": s.current_ticket(now),
+                    "next_ticket_at": s.next_ticket_at,
+                    "auths": to_json(&s.auths.values().collect::<Vec<_>>()),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    ok(json!({"suites": list}))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct SuiteActionRequest {
+    corpid: String,
+    state: String,
+}
+
+/// `POST /sim/suites/{suite_id}/{ticket|install|change|cancel}`.
+async fn post_suite_action(
+    State(sim): Sim,
+    Path((suite_id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    use crate::callback::PushEvent;
+    let req: SuiteActionRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let event = match action.as_str() {
+        "ticket" => PushEvent::SuiteTicket,
+        "install" => PushEvent::CreateAuth {
+            corpid: req.corpid,
+            state: req.state,
+        },
+        "change" => PushEvent::ChangeAuth { corpid: req.corpid },
+        "cancel" => PushEvent::CancelAuth { corpid: req.corpid },
+        other => {
+            return bad(
+                StatusCode::NOT_FOUND,
+                format!("unknown action {other:?} (ticket, install, change, cancel)"),
+            );
+        }
+    };
+    match sim.push(PushRequest::new(suite_id, "", event)).await {
+        Ok(outcome) => ok(json!({"outcome": to_json(&outcome)})),
+        Err(e) => action_error(&e),
+    }
+}
+
+async fn post_run_schedules(State(sim): Sim) -> Response {
+    let done = sim.run_schedules().await;
+    ok(json!({"pushes": to_json(&done)}))
+}
+
+#[derive(Debug, Deserialize)]
+struct JsapiCheck {
+    account: String,
+    url: String,
+    noncestr: String,
+    timestamp: String,
+    signature: String,
+    #[serde(default)]
+    ticket_type: Option<String>,
+}
+
+/// `POST /sim/jsapi/check`: what `wx.config` would say about a signature (reference §2.6,
+/// §4.10, §7 row 16). `account`: appid, corpid, or `corpid/<agentid>` (agentConfig).
+async fn post_jsapi_check(State(sim): Sim, body: Bytes) -> Response {
+    let req: JsapiCheck = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let now = sim.now();
+    let kind = req.ticket_type.clone().unwrap_or_else(|| {
+        if req.account.contains('/') {
+            "agent_config".into()
+        } else {
+            "jsapi".into()
+        }
+    });
+    let ticket = sim.with_world(|w| {
+        w.identity
+            .js_tickets
+            .get(&(req.account.clone(), kind))
+            .filter(|(_, exp)| *exp > now)
+            .map(|(t, _)| t.clone())
+    });
+    let Some(ticket) = ticket else {
+        return bad(
+            StatusCode::NOT_FOUND,
+            "no valid ticket issued for this account",
+        );
+    };
+    let page = req.url.split('#').next().unwrap_or("");
+    let expected = wx::crypto::jsapi_signature(&ticket, &req.noncestr, &req.timestamp, page);
+    let valid = expected.as_str() == req.signature.to_ascii_lowercase();
+    ok(json!({"valid": valid, "errcode_if_invalid": 63002, "expected_url": page}))
 }

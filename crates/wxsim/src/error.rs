@@ -120,6 +120,8 @@ pub fn errmsg_for(role: Role, errcode: i64) -> &'static str {
         60010 => "department cycle",
         60011 => "no privilege to access/modify contact/party/agent",
         60020 => "not allow to access from your ip",
+        40029 => "invalid code",
+        40164 => "invalid ip, not in whitelist",
         60102 => "userid existed",
         60103 => "mobile invalid",
         60104 => "mobile existed",
@@ -160,6 +162,9 @@ pub enum SimError {
     /// The server task failed or panicked.
     #[error("simulator server failed: {0}")]
     Server(String),
+    /// A simulated page refused (OAuth error page, unknown Mini Program...).
+    #[error("{0}")]
+    Page(String),
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ pub struct FaultSpec {
     /// Delay the answer by this many milliseconds (real time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
+    /// Close the connection without an answer (after any delay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_connection: Option<bool>,
     /// A count, or `"forever"` (default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<Times>,
@@ -89,8 +92,12 @@ impl FaultSpec {
         {
             return Err(format!("http_status {s} is not an HTTP status"));
         }
-        if self.errcode.is_none() && self.http_status.is_none() && self.delay_ms.is_none() {
-            return Err("a fault needs errcode, http_status or delay_ms".into());
+        if self.errcode.is_none()
+            && self.http_status.is_none()
+            && self.delay_ms.is_none()
+            && self.drop_connection != Some(true)
+        {
+            return Err("a fault needs errcode, http_status, delay_ms or drop_connection".into());
         }
         Ok(())
     }
@@ -121,6 +128,8 @@ pub struct FaultHit {
     pub http_status: Option<u16>,
     /// Errcode (and errmsg) to answer.
     pub errcode: Option<(i64, Option<String>)>,
+    /// Close the connection without an answer.
+    pub drop_connection: bool,
 }
 
 /// All installed faults.
@@ -193,8 +202,11 @@ impl Faults {
             if !(active && path_ok && role_ok && cred_ok) {
                 continue;
             }
-            let decides = s.http_status.is_some() || s.errcode.is_some();
-            if decides && (hit.http_status.is_some() || hit.errcode.is_some()) {
+            let drops = s.drop_connection == Some(true);
+            let decides = s.http_status.is_some() || s.errcode.is_some() || drops;
+            if decides
+                && (hit.http_status.is_some() || hit.errcode.is_some() || hit.drop_connection)
+            {
                 continue;
             }
             f.hits += 1;
@@ -202,7 +214,9 @@ impl Faults {
                 *r -= 1;
             }
             hit.delay_ms += s.delay_ms.unwrap_or(0);
-            if let Some(status) = s.http_status {
+            if drops {
+                hit.drop_connection = true;
+            } else if let Some(status) = s.http_status {
                 hit.http_status = Some(status);
             } else if let Some(code) = s.errcode {
                 hit.errcode = Some((code, s.errmsg.clone()));

@@ -49,6 +49,9 @@ pub struct InboxEntry {
     pub content: Arc<Value>,
     /// Recalled by `message/recall`.
     pub recalled: bool,
+    /// Later updates (template-card updates by passive reply or `update_template_card`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<Value>,
 }
 
 /// A message about to be delivered to several users.
@@ -96,6 +99,7 @@ impl Inboxes {
                 msgid: d.msgid.clone(),
                 content: Arc::clone(&d.content),
                 recalled: false,
+                updates: Vec::new(),
             });
             self.by_user.entry(user_key(user)).or_default().push(idx);
             self.by_msgid
@@ -118,6 +122,32 @@ impl Inboxes {
             }
         }
         idxs.len()
+    }
+
+    /// Records an update of a message for one user (or all recipients); returns how many
+    /// copies changed.
+    pub fn update(
+        &mut self,
+        account: &str,
+        msgid: &str,
+        user: Option<&str>,
+        update: Value,
+    ) -> usize {
+        let idxs = self
+            .by_msgid
+            .get(&(account.to_owned(), msgid.to_owned()))
+            .cloned()
+            .unwrap_or_default();
+        let mut n = 0;
+        for i in idxs {
+            if let Some(e) = self.entries.get_mut(i)
+                && user.is_none_or(|u| u.eq_ignore_ascii_case(&e.user))
+            {
+                e.updates.push(update.clone());
+                n += 1;
+            }
+        }
+        n
     }
 
     /// A user's messages, newest first (userids compare case-insensitively); `account`

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::accounts::{AccountKind, Fan, MpUser, OaTag, Template};
 use crate::state::corp::{App, ContactsAccess, ContactsSecret, CorpTag, Visibility};
+use crate::state::crm::{CheckinRecord, ExternalContact, FollowUser};
 use crate::state::directory::{Department, Member};
 
 /// Errors loading a seed.
@@ -55,6 +56,12 @@ pub struct AccountSeed {
     pub tags: Vec<OaTag>,
     /// Template library.
     pub templates: Vec<Template>,
+    /// Subscription-message templates (`message/subscribe/bizsend`).
+    pub subscribe_templates: Vec<Template>,
+    /// 网页授权域名: `host[:port][/path]` entries `redirect_uri` must match; empty = any.
+    pub redirect_domains: Vec<String>,
+    /// IP whitelist (IPs or IPv4 CIDRs); empty = any caller (40164 otherwise).
+    pub trusted_ips: Vec<String>,
 }
 
 /// A WeCom corp in the seed.
@@ -76,6 +83,13 @@ pub struct CorpSeed {
     pub members: Vec<Member>,
     /// Tags.
     pub tags: Vec<CorpTag>,
+    /// External contacts (customers) with the members following them.
+    pub external_contacts: Vec<ExternalContact>,
+    /// Check-in records; members without records get generated ones when
+    /// `generate_checkins` is on.
+    pub checkins: Vec<CheckinRecord>,
+    /// Generate deterministic on/off-duty records for every member on weekdays.
+    pub generate_checkins: bool,
 }
 
 /// A Mini Program in the seed.
@@ -90,6 +104,12 @@ pub struct MiniProgramSeed {
     pub name: String,
     /// Users.
     pub users: Vec<MpUser>,
+    /// Original id (`gh_...`), the `ToUserName` of pushes.
+    pub original_id: String,
+    /// Subscribe-message templates (`message/subscribe/send`).
+    pub subscribe_templates: Vec<Template>,
+    /// IP whitelist; empty = any caller.
+    pub trusted_ips: Vec<String>,
 }
 
 /// The whole seed.
@@ -102,6 +122,43 @@ pub struct Seed {
     pub corps: Vec<CorpSeed>,
     /// Mini Programs.
     pub mini_programs: Vec<MiniProgramSeed>,
+    /// WeCom third-party suites (service providers' apps).
+    pub suites: Vec<SuiteSeed>,
+    /// Callback URLs registered at start (same shape as `POST /sim/callbacks`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<crate::callback::CallbackConfig>,
+}
+
+/// A WeCom third-party app (suite) of a service provider.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SuiteSeed {
+    /// Suite id (`ww...` / `wx...`).
+    pub suite_id: String,
+    /// Suite secret.
+    pub suite_secret: String,
+    /// Name of the app.
+    pub name: String,
+    /// The provider's own corpid (receive id of URL verification).
+    pub provider_corpid: String,
+    /// The provider secret (`service/get_provider_token`).
+    pub provider_secret: String,
+    /// Agent id the app gets inside an authorising corp.
+    pub agentid: u32,
+    /// Trusted redirect domains of the suite (OAuth, install redirect); empty = any.
+    pub redirect_domains: Vec<String>,
+    /// Token of the suite's callback URLs.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub token: String,
+    /// EncodingAESKey of the suite's callback URLs.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub encoding_aes_key: String,
+    /// Command URL (指令回调), registered at start when set.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub command_url: String,
+    /// Data URL (数据回调, `$CORPID$` allowed), registered at start when set.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub data_url: String,
 }
 
 /// Parameters of [`Seed::generated`], parsed from `members=N,departments=M,fans=F,seed=S`.
@@ -248,6 +305,7 @@ impl Seed {
             contacts: Some(ContactsSecret {
                 secret: "contacts-9b1e5c7a3d2f40e8b6a1c3d5e7f90a2b4c6d8e0f1a".into(),
                 access: ContactsAccess::ReadWrite,
+                trusted_ips: Vec::new(),
             }),
             apps: vec![
                 App {
@@ -259,6 +317,8 @@ impl Seed {
                         departments: vec![1],
                         ..Visibility::default()
                     },
+                    external_contact: true,
+                    checkin: true,
                     ..App::default()
                 },
                 App {
@@ -282,6 +342,9 @@ impl Seed {
                 users: vec!["lisi".into(), "zhaoliu".into()],
                 parties: vec![],
             }],
+            external_contacts: demo_customers(),
+            checkins: Vec::new(),
+            generate_checkins: true,
         };
         let nick = [
             "小明", "阿花", "老王", "Lily", "张伟", "王芳", "李娜", "刘强", "陈晨", "杨洋",
@@ -320,6 +383,13 @@ impl Seed {
                     content: "审批事项：{{thing1.DATA}}\n结果：{{phrase2.DATA}}".into(),
                 },
             ],
+            subscribe_templates: vec![Template {
+                template_id: "sub-delivery-0001".into(),
+                title: "发货通知".into(),
+                content: "商品：{{thing1.DATA}}\n时间：{{time2.DATA}}".into(),
+            }],
+            redirect_domains: Vec::new(),
+            trusted_ips: Vec::new(),
         };
         let mp = MiniProgramSeed {
             appid: "wx7b2e4d6f8a0c1e39".into(),
@@ -339,11 +409,31 @@ impl Seed {
                     phone: None,
                 },
             ],
+            original_id: "gh_3b5d7f9a1c2e".into(),
+            subscribe_templates: vec![Template {
+                template_id: "mp-sub-order-0001".into(),
+                title: "订单发货提醒".into(),
+                content: "订单号：{{character_string1.DATA}}\n商品：{{thing2.DATA}}".into(),
+            }],
+            trusted_ips: Vec::new(),
+        };
+        let suite = SuiteSeed {
+            suite_id: "wwsuite5e7a9c1b3d4f6a80".into(),
+            suite_secret: "suite-secret-2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c0e2b4d6f8".into(),
+            name: "桥梁云助手".into(),
+            provider_corpid: "wwprov1a3c5e7b9d0f2a4c".into(),
+            provider_secret: "provider-secret-8e0a2c4e6b8d0f1a3c5e7b9d1f3a5c7e9b0d2f4".into(),
+            agentid: 1_000_100,
+            token: "suiteToken".into(),
+            encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C".into(),
+            ..SuiteSeed::default()
         };
         Seed {
             official_accounts: vec![account],
             corps: vec![corp],
             mini_programs: vec![mp],
+            suites: vec![suite],
+            callbacks: Vec::new(),
         }
     }
 
@@ -422,6 +512,7 @@ impl Seed {
             contacts: Some(ContactsSecret {
                 secret: rng.alnum(43),
                 access: ContactsAccess::ReadWrite,
+                trusted_ips: Vec::new(),
             }),
             apps: vec![App {
                 agentid: 1_000_002,
@@ -436,6 +527,7 @@ impl Seed {
             departments: depts,
             members: people,
             tags: Vec::new(),
+            ..CorpSeed::default()
         };
         let fan_list = (0..fans)
             .map(|i| Fan {
@@ -461,17 +553,21 @@ impl Seed {
                 title: "通用通知".into(),
                 content: "{{first.DATA}}\n{{keyword1.DATA}}\n{{remark.DATA}}".into(),
             }],
+            ..AccountSeed::default()
         };
         let mp = MiniProgramSeed {
             appid: format!("wx{}", rng.hex(16)),
             secret: rng.hex(32),
             name: "华东联合小程序".into(),
             users: Vec::new(),
+            ..MiniProgramSeed::default()
         };
         Seed {
             official_accounts: vec![account],
             corps: vec![corp],
             mini_programs: vec![mp],
+            suites: Vec::new(),
+            callbacks: Vec::new(),
         }
     }
 
@@ -479,6 +575,49 @@ impl Seed {
     pub fn from_spec(spec: GenerateSpec) -> Seed {
         Self::generated(spec.seed, spec.members, spec.departments, spec.fans)
     }
+}
+
+/// Three customers of the demo corp, followed by sales and support members.
+fn demo_customers() -> Vec<ExternalContact> {
+    let follow = |userid: &str, remark: &str, createtime: i64, add_way: u32| FollowUser {
+        userid: userid.into(),
+        remark: remark.into(),
+        createtime,
+        add_way,
+        ..FollowUser::default()
+    };
+    vec![
+        ExternalContact {
+            external_userid: "wmJqBd6AAAAAAAAAAAAAAAAAAAAAA001".into(),
+            name: "王总".into(),
+            corp_name: "华东建材有限公司".into(),
+            kind: 1,
+            gender: 1,
+            unionid: Some(format!("oU7xK2{:022}", 5_000)),
+            follow_user: vec![
+                follow("sunqi", "华东建材-王总", 1_690_000_000, 1),
+                follow("zhouba", "", 1_690_086_400, 2),
+            ],
+            ..ExternalContact::default()
+        },
+        ExternalContact {
+            external_userid: "wmJqBd6AAAAAAAAAAAAAAAAAAAAAA002".into(),
+            name: "李女士".into(),
+            kind: 1,
+            gender: 2,
+            follow_user: vec![follow("sunqi", "老客户", 1_691_000_000, 3)],
+            ..ExternalContact::default()
+        },
+        ExternalContact {
+            external_userid: "wmJqBd6AAAAAAAAAAAAAAAAAAAAAA003".into(),
+            name: "赵工".into(),
+            corp_name: "长江设计院".into(),
+            kind: 2,
+            gender: 1,
+            follow_user: vec![follow("zhangsan", "设计院对接人", 1_692_000_000, 201)],
+            ..ExternalContact::default()
+        },
+    ]
 }
 
 /// userid, name, departments, position, gender, enable, status.

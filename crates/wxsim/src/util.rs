@@ -72,6 +72,36 @@ pub fn has_non_ascii_escape(body: &[u8]) -> bool {
     false
 }
 
+/// True when `ip` is the address `entry`, or inside `entry` given as `a.b.c.d/n` (IPv4 CIDR).
+/// An IPv4-mapped IPv6 caller matches its IPv4 form.
+pub fn ip_matches(entry: &str, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let entry = entry.trim();
+    match entry.split_once('/') {
+        None => entry.parse::<IpAddr>().is_ok_and(|e| e == ip),
+        Some((net, bits)) => {
+            let (Ok(net), Ok(bits), IpAddr::V4(ip)) =
+                (net.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>(), ip)
+            else {
+                return false;
+            };
+            if bits > 32 {
+                return false;
+            }
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(net) & mask == u32::from(ip) & mask
+        }
+    }
+}
+
 /// Escapes text for HTML.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -105,6 +135,16 @@ mod tests {
     fn truncation_keeps_code_points() {
         assert_eq!(truncate_bytes("张三", 4), "张");
         assert_eq!(truncate_bytes("abc", 10), "abc");
+    }
+
+    #[test]
+    fn ip_whitelist_entries() {
+        let ip = |s: &str| s.parse().unwrap();
+        assert!(ip_matches("10.0.0.1", ip("10.0.0.1")));
+        assert!(ip_matches("10.0.0.0/8", ip("10.2.3.4")));
+        assert!(!ip_matches("10.0.0.0/8", ip("11.0.0.1")));
+        assert!(ip_matches("127.0.0.1", ip("::ffff:127.0.0.1")));
+        assert!(!ip_matches("garbage", ip("1.2.3.4")));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{Authed, Call, lenient_i64, ok_with};
 use crate::error::WxError;
 use crate::inbox::{Channel, Delivery};
 use crate::state::SimState;
-use crate::state::corp::{Corp, Scope, SecretRef, SentMessage};
+use crate::state::corp::{Corp, ResponseCode, Scope, SecretRef, SentCard, SentMessage};
 use crate::state::directory::Member;
 use crate::util::{random_token, truncate_bytes};
 
@@ -406,9 +406,16 @@ pub(crate) fn message_send(sim: &SimState, call: &Call, authed: &Authed) -> Resu
         let msgid = random_token(43);
         insert(&mut reply, "msgid", &msgid);
         if card.as_ref().is_some_and(|c| c.callback) {
-            let code = random_token(64);
-            corp.response_codes
-                .insert(code.clone(), (agentid, now + RESPONSE_CODE_TTL_SECS));
+            let code = random_token(64).replace(['-', '_'], "x");
+            corp.response_codes.insert(
+                code.clone(),
+                ResponseCode {
+                    agentid,
+                    expires_at: now + RESPONSE_CODE_TTL_SECS,
+                    msgid: msgid.clone(),
+                    task_id: card.as_ref().and_then(|c| c.task_id.clone()),
+                },
+            );
             insert(&mut reply, "response_code", &code);
         }
         if dup_check {
@@ -441,6 +448,22 @@ pub(crate) fn message_send(sim: &SimState, call: &Call, authed: &Authed) -> Resu
                 recalled: false,
             },
         );
+        if let Some(CardInfo {
+            task_id: Some(task_id),
+            callback: true,
+        }) = &card
+        {
+            corp.cards.insert(
+                format!("{agentid}/{task_id}"),
+                SentCard {
+                    agentid,
+                    msgid: msgid.clone(),
+                    card_type: text(&stored, "/template_card/card_type").to_owned(),
+                    card: stored.get("template_card").cloned().unwrap_or(Value::Null),
+                    users: users.clone(),
+                },
+            );
+        }
         let delivery = Delivery {
             channel: Channel::Wecom,
             account: corp.corpid.clone(),
@@ -455,6 +478,114 @@ pub(crate) fn message_send(sim: &SimState, call: &Call, authed: &Authed) -> Resu
         sim.with_inbox(|ib| ib.deliver(&d, &users, now));
     }
     Ok(reply)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UpdateCardRequest {
+    userids: Vec<String>,
+    partyids: Vec<u32>,
+    tagids: Vec<u32>,
+    atall: i64,
+    agentid: Option<Value>,
+    response_code: String,
+    button: Option<Value>,
+    template_card: Option<Value>,
+}
+
+/// `POST /cgi-bin/message/update_template_card` (reference §4.11.3): a response code from the
+/// send answer or a card callback, single use, 72 h; `button` (interactive cards only) or a
+/// new `template_card`. The update is recorded on the recipients' inbox copies.
+pub(crate) fn update_template_card(
+    sim: &SimState,
+    call: &Call,
+    authed: &Authed,
+) -> Result<Value, WxError> {
+    let body: Value = call.json(sim)?;
+    let req: UpdateCardRequest = serde_json::from_value(body.clone()).map_err(|e| {
+        WxError::new(
+            47001,
+            format!("data format error, Warning: wrong json format. {e}"),
+        )
+    })?;
+    let agentid = req
+        .agentid
+        .as_ref()
+        .and_then(lenient_i64)
+        .and_then(|a| u32::try_from(a).ok())
+        .ok_or_else(|| WxError::work(41011))?;
+    if req.response_code.is_empty() {
+        return Err(missing("response_code"));
+    }
+    if req.button.is_none() && req.template_card.is_none() {
+        return Err(missing("button or template_card"));
+    }
+    if req.userids.len() > 1000 || req.partyids.len() > 100 || req.tagids.len() > 100 {
+        return Err(WxError::new(40058, "invalid parameter, too many targets"));
+    }
+    let now = sim.now();
+    let (corpid, msgid, users, invalid) = sim.with_world(|w| {
+        let (corp, secret) = corp_of(w, authed)?;
+        if secret != SecretRef::App(agentid) {
+            return Err(WxError::work(301002));
+        }
+        let code = corp
+            .response_codes
+            .get(&req.response_code)
+            .cloned()
+            .ok_or_else(|| WxError::new(40058, "invalid parameter, response_code"))?;
+        if code.agentid != agentid {
+            return Err(WxError::new(40058, "invalid parameter, response_code"));
+        }
+        if now >= code.expires_at {
+            corp.response_codes.remove(&req.response_code);
+            return Err(WxError::new(
+                40058,
+                "invalid parameter, response_code expired",
+            ));
+        }
+        let card = code
+            .task_id
+            .as_ref()
+            .and_then(|t| corp.cards.get(&format!("{agentid}/{t}")))
+            .cloned();
+        let recipients: Vec<String> = card.as_ref().map(|c| c.users.clone()).unwrap_or_default();
+        let scope = corp.scope(SecretRef::App(agentid));
+        let mut users = Vec::new();
+        let mut invalid = Vec::new();
+        if req.atall == 1 {
+            users.clone_from(&recipients);
+        } else {
+            for u in &req.userids {
+                match corp.directory.member(u) {
+                    Some(m) if scope.member_visible(m) => users.push(m.userid.clone()),
+                    _ => invalid.push(u.clone()),
+                }
+            }
+            for p in &req.partyids {
+                for m in corp.directory.members_in(*p, true) {
+                    users.push(m.userid.clone());
+                }
+            }
+            for t in &req.tagids {
+                if let Some(tag) = corp.tags.get(t) {
+                    users.extend(tag.users.iter().cloned());
+                }
+            }
+        }
+        if users.is_empty() && invalid.is_empty() {
+            return Err(WxError::work(81013));
+        }
+        corp.response_codes.remove(&req.response_code);
+        Ok((corp.corpid.clone(), code.msgid, users, invalid))
+    })?;
+    let update = json!({"by": "update_template_card", "request": body});
+    sim.with_inbox(|ib| {
+        for u in &users {
+            ib.update(&corpid, &msgid, Some(u), update.clone());
+        }
+    });
+    Ok(ok_with("ok", json!({"invaliduser": invalid})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,8 +10,13 @@
 //! 8. the handler;
 //! 9. the answer (errmsg tails per §0.2) and one request-log record.
 
+pub mod crm;
+pub mod identity;
+pub mod media;
 pub mod message;
 pub mod mp;
+pub mod sns;
+pub mod suite;
 pub mod work;
 
 use std::collections::HashMap;
@@ -27,10 +32,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::{WxError, errmsg_for};
+use crate::net::SimConn;
 use crate::reqlog::RequestRecord;
 use crate::role::Role;
 use crate::state::SimState;
-use crate::state::tokens::{Owner, TokenCheck};
+use crate::state::tokens::{Owner, TokenCheck, TokenKind};
 use crate::util::{has_non_ascii_escape, random_u32, random_u64};
 
 /// Largest request body accepted.
@@ -44,6 +50,8 @@ pub(crate) struct Call {
     pub path: String,
     pub query: HashMap<String, String>,
     pub body: Bytes,
+    /// `Content-Type` header (multipart uploads).
+    pub content_type: Option<String>,
     pub ip: IpAddr,
 }
 
@@ -98,6 +106,15 @@ pub(crate) enum Auth {
     OaToken,
     /// `?access_token=` issued by qyapi.weixin.qq.com.
     WorkToken,
+    /// `?suite_access_token=`.
+    SuiteToken,
+    /// The handler checks credentials itself (OAuth codes, user tokens, `?appid=` of
+    /// `sns/*`); the credential label is `?appid=` when present.
+    Open,
+    /// `suite_id` in the JSON body (`get_suite_token`).
+    SuiteBody,
+    /// `corpid` in the JSON body (`get_provider_token`).
+    ProviderBody,
 }
 
 /// The verified caller of a token-authenticated endpoint.
@@ -127,10 +144,36 @@ impl Endpoint {
 
 fn endpoint(role: Role, path: &str) -> Option<Endpoint> {
     match role {
-        Role::Api => mp::endpoint(path),
-        Role::Qyapi => work::endpoint(path),
+        Role::Api => mp::endpoint(path)
+            .or_else(|| sns::endpoint(path))
+            .or_else(|| media::endpoint(path, false)),
+        Role::Qyapi => work::endpoint(path)
+            .or_else(|| identity::endpoint(path))
+            .or_else(|| suite::endpoint(path))
+            .or_else(|| crm::endpoint(path))
+            .or_else(|| media::endpoint(path, true)),
         Role::Open | Role::Login => None,
     }
+}
+
+/// The caller's IP: the configured header when it parses, else the socket peer.
+fn client_ip(sim: &SimState, req: &Request, conn: Option<&SimConn>) -> IpAddr {
+    let from_header = sim
+        .options()
+        .client_ip_header
+        .as_deref()
+        .and_then(|h| req.headers().get(h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    from_header
+        .or_else(|| conn.map(|c| c.addr.ip()))
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
 /// Fallback handler of the router: every non-`/sim` request lands here.
@@ -154,16 +197,22 @@ pub(crate) async fn tencent(State(sim): State<Arc<SimState>>, req: Request) -> R
             }
         },
     };
-    let ip = req
+    let conn = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        .get::<ConnectInfo<SimConn>>()
+        .map(|c| c.0.clone());
+    let ip = client_ip(&sim, &req, conn.as_ref());
     let method = req.method().clone();
     let query: HashMap<String, String> = req
         .uri()
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = match axum::body::to_bytes(req.into_body(), BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => Bytes::new(),
@@ -174,12 +223,32 @@ pub(crate) async fn tencent(State(sim): State<Arc<SimState>>, req: Request) -> R
         path,
         query,
         body,
+        content_type,
         ip,
     };
-    dispatch(&sim, call).await
+    if matches!(role, Role::Open | Role::Login) {
+        let resp = crate::pages::handle(&sim, &call, conn.as_ref()).await;
+        sim.spawn_pending();
+        return resp;
+    }
+    let resp = dispatch(&sim, call, conn.as_ref()).await;
+    sim.spawn_pending();
+    resp
 }
 
-async fn dispatch(sim: &SimState, call: Call) -> Response {
+/// The answer to a dropped connection: never written (the connection fails first).
+pub(crate) fn dropped(conn: Option<&SimConn>) -> Response {
+    match conn {
+        Some(c) => {
+            c.drop_connection();
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        // Embedded without wxsim's listener: the closest thing is an empty 502.
+        None => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+async fn dispatch(sim: &Arc<SimState>, call: Call, conn: Option<&SimConn>) -> Response {
     let role = call.role;
     let Some(ep) = endpoint(role, &call.path) else {
         let code = if role.is_wecom() { 48002 } else { 48001 };
@@ -209,6 +278,17 @@ async fn dispatch(sim: &SimState, call: Call) -> Response {
     if hit.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(hit.delay_ms)).await;
     }
+    if hit.drop_connection {
+        sim.log_request(record(
+            sim,
+            &call,
+            credential,
+            None,
+            StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_GATEWAY),
+            true,
+        ));
+        return dropped(conn);
+    }
     if let Some(status) = hit.http_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         sim.log_request(record(sim, &call, credential, None, status, true));
@@ -231,11 +311,16 @@ async fn dispatch(sim: &SimState, call: Call) -> Response {
     }
     let authed = match check {
         None => Authed::default(),
-        Some(check) => match token_owner(role, check) {
+        Some(check) => match token_owner(role, ep.auth, check) {
             Ok(owner) => Authed { owner: Some(owner) },
             Err(e) => return finish(sim, &call, credential, Err(e), false, StatusCode::OK),
         },
     };
+    if let Some(label) = credential.as_deref()
+        && let Err(e) = ip_allowed(sim, role, label, call.ip)
+    {
+        return finish(sim, &call, credential, Err(e), false, StatusCode::OK);
+    }
     let ip = call.ip.to_string();
     if let Err(e) = sim.with_limits(|l| l.check(role, &call.path, credential.as_deref(), &ip, now))
     {
@@ -271,12 +356,101 @@ fn identify(
             let check = sim.with_world(|w| w.tokens.check(call.param("access_token"), wecom, now));
             (check.owner().map(Owner::label), Some(check))
         }
+        Auth::SuiteToken => {
+            let check = sim.with_world(|w| {
+                w.tokens
+                    .check_kind(call.param("suite_access_token"), TokenKind::Suite, now)
+            });
+            (check.owner().map(Owner::label), Some(check))
+        }
+        Auth::Open => (call.param("appid").map(str::to_owned), None),
+        Auth::SuiteBody | Auth::ProviderBody => {
+            let key = if auth == Auth::SuiteBody {
+                "suite_id"
+            } else {
+                "corpid"
+            };
+            let id = serde_json::from_slice::<Value>(&call.body)
+                .ok()
+                .and_then(|v| v.get(key).and_then(Value::as_str).map(str::to_owned))
+                .filter(|s| !s.is_empty());
+            let id = if auth == Auth::ProviderBody {
+                id.map(|c| format!("{c}/provider"))
+            } else {
+                id
+            };
+            (id, None)
+        }
     }
 }
 
+/// IP whitelists (reference §2.14 40164, §4.3 / §4.17 60020, §7 row 19): an OA / MP
+/// `trusted_ips`, a WeCom app's or the contacts secret's. The errmsg carries the IP in
+/// Tencent's format so clients can show it.
+fn ip_allowed(sim: &SimState, role: Role, label: &str, ip: IpAddr) -> Result<(), WxError> {
+    let list = sim.with_world(|w| {
+        if let Some(a) = w.accounts.get(label) {
+            return a.trusted_ips.clone();
+        }
+        if let Some(m) = w.mini_programs.get(label) {
+            return m.trusted_ips.clone();
+        }
+        let Some((corpid, which)) = label.split_once('/') else {
+            return Vec::new();
+        };
+        let Some(corp) = w.corps.get(corpid) else {
+            return Vec::new();
+        };
+        match which {
+            "contacts" => corp
+                .contacts
+                .as_ref()
+                .map(|c| c.trusted_ips.clone())
+                .unwrap_or_default(),
+            id => id
+                .parse::<u32>()
+                .ok()
+                .and_then(|a| corp.apps.get(&a))
+                .map(|a| a.trusted_ips.clone())
+                .unwrap_or_default(),
+        }
+    });
+    if list.is_empty() || list.iter().any(|entry| crate::util::ip_matches(entry, ip)) {
+        return Ok(());
+    }
+    Err(if role.is_wecom() {
+        if sim.options().errmsg_tails {
+            WxError::work(60020)
+        } else {
+            WxError::new(
+                60020,
+                format!("not allow to access from your ip, from ip: {ip}"),
+            )
+        }
+    } else {
+        let v6 = match ip {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().to_string(),
+            IpAddr::V6(v6) => v6.to_string(),
+        };
+        WxError::new(
+            40164,
+            format!("invalid ip {ip} ipv6 {v6}, not in whitelist"),
+        )
+    })
+}
+
 /// Token check → owner or the Tencent error. OA answers 40001 for unknown and superseded
-/// tokens; WeCom answers 40014 "invalid access_token" (reference §4.1, §4.17).
-fn token_owner(role: Role, check: TokenCheck) -> Result<Owner, WxError> {
+/// tokens; WeCom answers 40014 "invalid access_token" (reference §4.1, §4.17); suite tokens
+/// 40082 / 42009, provider tokens 40014 / 42001.
+fn token_owner(role: Role, auth: Auth, check: TokenCheck) -> Result<Owner, WxError> {
+    if auth == Auth::SuiteToken {
+        return match check {
+            TokenCheck::Valid(owner) => Ok(owner),
+            TokenCheck::Missing => Err(WxError::new(41022, "missing suite_access_token")),
+            TokenCheck::Expired(_) => Err(WxError::new(42009, "suite_access_token expired")),
+            _ => Err(WxError::new(40082, "invalid suite_token")),
+        };
+    }
     match check {
         TokenCheck::Valid(owner) => Ok(owner),
         TokenCheck::Missing => Err(WxError::of(role, 41001)),

@@ -435,7 +435,14 @@ fn template_send(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, 
         Ok((Some(delivery), touser, fresh_msgid))
     })?;
     if let Some(d) = delivery {
-        sim.with_inbox(|ib| ib.deliver(&d, &[touser], now));
+        sim.with_inbox(|ib| ib.deliver(&d, std::slice::from_ref(&touser), now));
+        let original_id = sim.with_world(|w| {
+            w.accounts
+                .get(&d.account)
+                .map(|a| a.original_id.clone())
+                .unwrap_or_default()
+        });
+        sim.emit_template_finish(&d.account, &original_id, &touser, msgid);
     }
     Ok(json!({"errcode": 0, "errmsg": "ok", "msgid": msgid}))
 }

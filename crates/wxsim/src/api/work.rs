@@ -20,7 +20,7 @@ use crate::state::{SimState, World};
 pub const LIST_ID_MAX: usize = 10_000;
 
 pub(crate) fn endpoint(path: &str) -> Option<Endpoint> {
-    use super::message::{message_recall, message_send};
+    use super::message::{message_recall, message_send, update_template_card};
     let (post_only, auth, handler): (bool, Auth, Handler) = match path {
         "/cgi-bin/gettoken" => (false, Auth::CorpSecret, gettoken),
         "/cgi-bin/getcallbackip" | "/cgi-bin/get_api_domain_ip" => {
@@ -42,6 +42,7 @@ pub(crate) fn endpoint(path: &str) -> Option<Endpoint> {
         "/cgi-bin/user/list_id" => (true, Auth::WorkToken, user_list_id),
         "/cgi-bin/message/send" => (true, Auth::WorkToken, message_send),
         "/cgi-bin/message/recall" => (true, Auth::WorkToken, message_recall),
+        "/cgi-bin/message/update_template_card" => (true, Auth::WorkToken, update_template_card),
         _ => return None,
     };
     Some(Endpoint::new(post_only, auth, handler))
@@ -185,32 +186,39 @@ fn agent_get(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxEr
 
 fn department_create(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let patch: DepartmentPatch = call.json(sim)?;
-    sim.with_world(|w| {
+    let (corpid, id) = sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         require_write(corp, secret)?;
         let id = corp.directory.create_department(patch)?;
-        Ok(ok_with("created", json!({"id": id})))
-    })
+        Ok::<_, WxError>((corp.corpid.clone(), id))
+    })?;
+    sim.emit_party_change(&corpid, "create_party", id);
+    Ok(ok_with("created", json!({"id": id})))
 }
 
 fn department_update(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let patch: DepartmentPatch = call.json(sim)?;
-    sim.with_world(|w| {
+    let id = patch.id.unwrap_or(0);
+    let corpid = sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         require_write(corp, secret)?;
         corp.directory.update_department(patch)?;
-        Ok(ok_with("updated", json!({})))
-    })
+        Ok::<_, WxError>(corp.corpid.clone())
+    })?;
+    sim.emit_party_change(&corpid, "update_party", id);
+    Ok(ok_with("updated", json!({})))
 }
 
 fn department_delete(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let id = parse_id(call, "id", 60123)?;
-    sim.with_world(|w| {
+    let corpid = sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         require_write(corp, secret)?;
         corp.directory.delete_department(id)?;
-        Ok(ok_with("deleted", json!({})))
-    })
+        Ok::<_, WxError>(corp.corpid.clone())
+    })?;
+    sim.emit_contact_change(&corpid, "delete_party", vec![("Id", id.to_string())]);
+    Ok(ok_with("deleted", json!({})))
 }
 
 /// Departments visible to the token: the subtree of `?id=` or everything visible.
@@ -273,32 +281,46 @@ fn department_get(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value,
 
 fn user_create(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let patch: MemberPatch = call.json(sim)?;
-    sim.with_world(|w| {
+    let userid = patch.userid.clone().unwrap_or_default();
+    let corpid = sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         require_write(corp, secret)?;
         corp.directory.create_member(patch)?;
-        Ok(ok_with("created", json!({})))
-    })
+        Ok::<_, WxError>(corp.corpid.clone())
+    })?;
+    sim.emit_member_change(&corpid, "create_user", &userid, None);
+    Ok(ok_with("created", json!({})))
 }
 
 fn user_update(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
-    let patch: MemberPatch = call.json(sim)?;
-    sim.with_world(|w| {
+    let body: Value = call.json(sim)?;
+    let patch: MemberPatch = serde_json::from_value(body.clone()).map_err(|e| {
+        WxError::new(
+            47001,
+            format!("data format error, Warning: wrong json format. {e}"),
+        )
+    })?;
+    let userid = patch.userid.clone().unwrap_or_default();
+    let corpid = sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         require_write(corp, secret)?;
         corp.directory.update_member(patch)?;
-        Ok(ok_with("updated", json!({})))
-    })
+        Ok::<_, WxError>(corp.corpid.clone())
+    })?;
+    sim.emit_member_change(&corpid, "update_user", &userid, body.as_object());
+    Ok(ok_with("updated", json!({})))
 }
 
 fn user_delete(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let userid = call.param("userid").ok_or_else(|| WxError::work(41009))?;
-    sim.with_world(|w| {
+    let corpid = sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         require_write(corp, secret)?;
         corp.directory.delete_member(userid)?;
-        Ok(ok_with("deleted", json!({})))
-    })
+        Ok::<_, WxError>(corp.corpid.clone())
+    })?;
+    sim.emit_contact_change(&corpid, "delete_user", vec![("UserID", userid.to_owned())]);
+    Ok(ok_with("deleted", json!({})))
 }
 
 fn user_get(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {

@@ -132,6 +132,41 @@ pub struct Menu {
     pub menuid: u64,
 }
 
+/// What a fan did recently, for the customer-service window (reference §2.9).
+#[derive(Debug, Clone, Default)]
+pub struct Interaction {
+    /// Last message sent by the user (5 replies within 48 h).
+    pub last_message: Option<i64>,
+    /// Last menu click / follow / scan (3 replies within 1 minute).
+    pub last_event: Option<i64>,
+    /// Customer-service messages sent to the user.
+    pub sends: Vec<i64>,
+}
+
+impl Interaction {
+    /// Checks and records one customer-service message: 45015 outside every window, 45047
+    /// when the window's quota is used up.
+    pub fn send(&mut self, now: i64) -> Result<(), i64> {
+        let since = |t: i64| self.sends.iter().filter(|s| **s >= t).count();
+        let by_message = self
+            .last_message
+            .filter(|t| now - t <= 48 * 3600)
+            .map(|t| since(t) < 5);
+        let by_event = self
+            .last_event
+            .filter(|t| now - t <= 60)
+            .map(|t| since(t) < 3);
+        match (by_message, by_event) {
+            (None, None) => Err(45015),
+            (Some(true), _) | (_, Some(true)) => {
+                self.sends.push(now);
+                Ok(())
+            }
+            _ => Err(45047),
+        }
+    }
+}
+
 /// An Official Account.
 #[derive(Debug, Clone)]
 pub struct OfficialAccount {
@@ -158,6 +193,16 @@ pub struct OfficialAccount {
     follower_pos: HashMap<String, usize>,
     /// (openid, client_msg_id) → (sent_at, msgid).
     pub(crate) template_dedup: HashMap<(String, String), (i64, u64)>,
+    /// Subscription-message templates by id.
+    pub subscribe_templates: BTreeMap<String, Template>,
+    /// 网页授权域名 entries; empty = any redirect.
+    pub redirect_domains: Vec<String>,
+    /// IP whitelist; empty = any caller.
+    pub trusted_ips: Vec<String>,
+    /// Recent interactions by openid.
+    pub interactions: HashMap<String, Interaction>,
+    /// (openid, template_id) → remaining one-time subscriptions.
+    pub subscribe_grants: HashMap<(String, String), u32>,
 }
 
 impl OfficialAccount {
@@ -201,6 +246,11 @@ impl OfficialAccount {
             followers: Vec::new(),
             follower_pos: HashMap::new(),
             template_dedup: HashMap::new(),
+            subscribe_templates: BTreeMap::new(),
+            redirect_domains: Vec::new(),
+            trusted_ips: Vec::new(),
+            interactions: HashMap::new(),
+            subscribe_grants: HashMap::new(),
         };
         acct.rebuild_followers();
         Ok(acct)
@@ -286,7 +336,7 @@ pub struct MpUser {
     pub phone: Option<String>,
 }
 
-/// A Mini Program (only tokens are served in this slice).
+/// A Mini Program.
 #[derive(Debug, Clone)]
 pub struct MiniProgram {
     /// AppID.
@@ -297,6 +347,21 @@ pub struct MiniProgram {
     pub name: String,
     /// Users.
     pub users: Vec<MpUser>,
+    /// Original id (`gh_...`).
+    pub original_id: String,
+    /// Subscribe-message templates by id.
+    pub subscribe_templates: BTreeMap<String, Template>,
+    /// IP whitelist; empty = any caller.
+    pub trusted_ips: Vec<String>,
+    /// (openid, template_id) → remaining one-time subscriptions.
+    pub subscribe_grants: HashMap<(String, String), u32>,
+}
+
+impl MiniProgram {
+    /// A user by openid.
+    pub fn user(&self, openid: &str) -> Option<&MpUser> {
+        self.users.iter().find(|u| u.openid == openid)
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub struct ContactsSecret {
     /// Its rights.
     #[serde(default)]
     pub access: ContactsAccess,
+    /// IP whitelist (企业可信IP) for calls with this secret; empty = any (60020 otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_ips: Vec<String>,
 }
 
 /// Visible scope of an app (可见范围): departments (with their subtrees), users, tags.
@@ -58,6 +61,20 @@ pub struct App {
     pub visible: Visibility,
     /// Old app (before 2022-06-20): `user/get` still returns mobile, email etc.
     pub legacy_sensitive_fields: bool,
+    /// Trusted domains (可信域名) for OAuth / web-login `redirect_uri`: `host[:port]`
+    /// entries; empty = any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirect_domains: Vec<String>,
+    /// IP whitelist (企业可信IP); empty = any caller (60020 otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_ips: Vec<String>,
+    /// May use the customer-contact APIs (`externalcontact/*`, 84074 otherwise).
+    pub external_contact: bool,
+    /// May read check-in data (`checkin/*`, 48002 otherwise).
+    pub checkin: bool,
+    /// Set when the app is a third-party suite installed in this corp.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
 }
 
 impl Default for App {
@@ -70,6 +87,11 @@ impl Default for App {
             enabled: true,
             visible: Visibility::default(),
             legacy_sensitive_fields: false,
+            redirect_domains: Vec::new(),
+            trusted_ips: Vec::new(),
+            external_contact: false,
+            checkin: false,
+            suite_id: None,
         }
     }
 }
@@ -117,6 +139,34 @@ pub struct SentMessage {
     pub sent_at: i64,
     /// Already recalled.
     pub recalled: bool,
+}
+
+/// A template card that may be updated: issued by `message/send` or by a card callback.
+#[derive(Debug, Clone)]
+pub struct ResponseCode {
+    /// The app that sent the card.
+    pub agentid: u32,
+    /// Expiry (72 h after issue).
+    pub expires_at: i64,
+    /// msgid of the card.
+    pub msgid: String,
+    /// task_id of the card.
+    pub task_id: Option<String>,
+}
+
+/// A template card sent by `message/send`, for card callbacks.
+#[derive(Debug, Clone)]
+pub struct SentCard {
+    /// Sending app.
+    pub agentid: u32,
+    /// msgid.
+    pub msgid: String,
+    /// `card_type`.
+    pub card_type: String,
+    /// The card JSON.
+    pub card: serde_json::Value,
+    /// Recipients (userids as stored).
+    pub users: Vec<String>,
 }
 
 /// Who a token may see in the address book.
@@ -175,8 +225,16 @@ pub struct Corp {
     pub(crate) dup_check: HashMap<(u32, u64), (i64, String)>,
     /// task_ids used by template cards, per app.
     pub(crate) task_ids: HashSet<(u32, String)>,
-    /// response_code → (agentid, expires_at).
-    pub(crate) response_codes: HashMap<String, (u32, i64)>,
+    /// response_code → card.
+    pub(crate) response_codes: HashMap<String, ResponseCode>,
+    /// Callback-capable cards by task_id (and by msgid).
+    pub(crate) cards: HashMap<String, SentCard>,
+    /// External contacts by external_userid.
+    pub external_contacts: BTreeMap<String, super::crm::ExternalContact>,
+    /// Check-in records (seeded).
+    pub checkins: Vec<super::crm::CheckinRecord>,
+    /// Generate check-in records for members without seeded ones.
+    pub generate_checkins: bool,
     /// Recent deliveries per (agentid, userid), for the per-member message rate.
     pub(crate) user_rate: HashMap<(u32, String), VecDeque<i64>>,
     /// Deliveries dropped silently by the per-member rate (reference §4.2).
@@ -204,6 +262,10 @@ impl Corp {
             dup_check: HashMap::new(),
             task_ids: HashSet::new(),
             response_codes: HashMap::new(),
+            cards: HashMap::new(),
+            external_contacts: BTreeMap::new(),
+            checkins: Vec::new(),
+            generate_checkins: false,
             user_rate: HashMap::new(),
             dropped_messages: 0,
         }

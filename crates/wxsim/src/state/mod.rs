@@ -5,8 +5,12 @@
 //! Lock order, where several are held: world → inbox. No lock is held across an `.await`.
 
 pub mod accounts;
+mod admin;
 pub mod corp;
+pub mod crm;
 pub mod directory;
+pub mod identity;
+pub mod suite;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -15,6 +19,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
+use crate::callback::{Callbacks, PendingPush, SenderSettings};
 use crate::clock::Clock;
 use crate::config::SimOptions;
 use crate::faults::{FaultSpec, Faults};
@@ -23,6 +28,7 @@ use crate::limits::{Limiter, LimitsConfig};
 use crate::reqlog::{RequestFilter, RequestLog, RequestRecord, RequestSummary};
 use crate::seed::{Seed, SeedError};
 use accounts::{MiniProgram, OfficialAccount};
+pub use admin::AccountSettings;
 use corp::Corp;
 use directory::Directory;
 use tokens::{TokenInfo, TokenStore};
@@ -38,6 +44,10 @@ pub struct World {
     pub corps: BTreeMap<String, Corp>,
     /// Issued tokens.
     pub tokens: TokenStore,
+    /// Third-party suites by suite id.
+    pub suites: BTreeMap<String, suite::Suite>,
+    /// OAuth codes, user tokens, tickets.
+    pub identity: identity::Identity,
     pub(crate) next_oa_msgid: u64,
 }
 
@@ -53,7 +63,7 @@ impl World {
             if a.appid.is_empty() || w.accounts.contains_key(&a.appid) {
                 return Err(invalid(format!("empty or duplicate appid {:?}", a.appid)));
             }
-            let acct = OfficialAccount::new(
+            let mut acct = OfficialAccount::new(
                 a.appid.clone(),
                 a.secret,
                 a.name,
@@ -65,6 +75,13 @@ impl World {
                 a.templates,
             )
             .map_err(invalid)?;
+            acct.subscribe_templates = a
+                .subscribe_templates
+                .into_iter()
+                .map(|t| (t.template_id.clone(), t))
+                .collect();
+            acct.redirect_domains = a.redirect_domains;
+            acct.trusted_ips = a.trusted_ips;
             w.accounts.insert(a.appid, acct);
         }
         for m in seed.mini_programs {
@@ -77,10 +94,22 @@ impl World {
             w.mini_programs.insert(
                 m.appid.clone(),
                 MiniProgram {
+                    original_id: if m.original_id.is_empty() {
+                        format!("gh_{}", m.appid.get(2..14).unwrap_or("000000000000"))
+                    } else {
+                        m.original_id
+                    },
                     appid: m.appid,
                     secret: m.secret,
                     name: m.name,
                     users: m.users,
+                    subscribe_templates: m
+                        .subscribe_templates
+                        .into_iter()
+                        .map(|t| (t.template_id.clone(), t))
+                        .collect(),
+                    trusted_ips: m.trusted_ips,
+                    subscribe_grants: std::collections::HashMap::new(),
                 },
             );
         }
@@ -99,10 +128,28 @@ impl World {
                     )));
                 }
             }
-            w.corps.insert(
-                c.corpid.clone(),
-                Corp::new(c.corpid, c.name, c.contacts, c.apps, c.tags, dir),
-            );
+            let mut corp = Corp::new(c.corpid.clone(), c.name, c.contacts, c.apps, c.tags, dir);
+            for x in c.external_contacts {
+                if x.external_userid.is_empty() {
+                    return Err(invalid(format!(
+                        "corp {}: external contact without id",
+                        c.corpid
+                    )));
+                }
+                corp.external_contacts.insert(x.external_userid.clone(), x);
+            }
+            corp.checkins = c.checkins;
+            corp.generate_checkins = c.generate_checkins;
+            w.corps.insert(c.corpid, corp);
+        }
+        for s in seed.suites {
+            if s.suite_id.is_empty() || w.suites.contains_key(&s.suite_id) {
+                return Err(invalid(format!(
+                    "empty or duplicate suite_id {:?}",
+                    s.suite_id
+                )));
+            }
+            w.suites.insert(s.suite_id.clone(), suite::Suite::new(s));
         }
         Ok(w)
     }
@@ -164,6 +211,30 @@ impl World {
     }
 }
 
+/// Callback registrations a seed asks for: its `callbacks` plus the suites' command and data
+/// URLs.
+fn seed_callbacks(seed: &Seed) -> Vec<crate::callback::CallbackConfig> {
+    use crate::callback::{CallbackConfig, CallbackMode};
+    let mut list = seed.callbacks.clone();
+    for s in &seed.suites {
+        for (url, account) in [
+            (&s.command_url, s.suite_id.clone()),
+            (&s.data_url, format!("{}/data", s.suite_id)),
+        ] {
+            if !url.is_empty() {
+                list.push(CallbackConfig::new(
+                    account,
+                    url.clone(),
+                    s.token.clone(),
+                    s.encoding_aes_key.clone(),
+                    CallbackMode::Safe,
+                ));
+            }
+        }
+    }
+    list
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -178,20 +249,67 @@ pub struct SimState {
     faults: Mutex<Faults>,
     limiter: Mutex<Limiter>,
     inbox: Mutex<Inboxes>,
+    callbacks: Mutex<Callbacks>,
+    pending: Mutex<Vec<PendingPush>>,
+    http: reqwest::Client,
 }
 
 impl SimState {
     /// State for a seed.
     pub fn new(seed: Seed, limits: LimitsConfig, options: SimOptions) -> Result<Self, SeedError> {
+        let callbacks = seed_callbacks(&seed);
+        let state = Self::build(seed, limits, options)?;
+        state.register_seed_callbacks(callbacks)?;
+        Ok(state)
+    }
+
+    fn register_seed_callbacks(
+        &self,
+        list: Vec<crate::callback::CallbackConfig>,
+    ) -> Result<(), SeedError> {
+        for cfg in list {
+            let account = cfg.account.clone();
+            self.register_callback(cfg)
+                .map_err(|e| SeedError::Invalid(format!("callback for {account}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn build(seed: Seed, limits: LimitsConfig, options: SimOptions) -> Result<Self, SeedError> {
         Ok(Self {
-            options,
             clock: Clock::new(),
             world: Mutex::new(World::from_seed(seed)?),
             log: Mutex::default(),
             faults: Mutex::default(),
             limiter: Mutex::new(Limiter::new(limits)),
             inbox: Mutex::default(),
+            callbacks: Mutex::new(Callbacks::new(SenderSettings {
+                timeout_ms: options.callback_timeout_ms,
+                attempts: options.callback_attempts,
+                retry_delay_ms: options.callback_retry_delay_ms,
+                strict_receive_id: true,
+            })),
+            pending: Mutex::default(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
+            options,
         })
+    }
+
+    /// Runs `f` on the callback registrations, sender settings and push log.
+    pub fn with_callbacks<R>(&self, f: impl FnOnce(&mut Callbacks) -> R) -> R {
+        f(&mut lock(&self.callbacks))
+    }
+
+    pub(crate) fn with_pending<R>(&self, f: impl FnOnce(&mut Vec<PendingPush>) -> R) -> R {
+        f(&mut lock(&self.pending))
+    }
+
+    /// The HTTP client of the callback sender.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Options in force.
@@ -222,12 +340,13 @@ impl SimState {
     /// Replaces the world with a new seed; tokens, inboxes, counters and the log are reset,
     /// faults are kept.
     pub fn replace_seed(&self, seed: Seed) -> Result<(), SeedError> {
+        let callbacks = seed_callbacks(&seed);
         let world = World::from_seed(seed)?;
         *lock(&self.world) = world;
         lock(&self.inbox).clear();
         lock(&self.limiter).reset();
         lock(&self.log).clear();
-        Ok(())
+        self.register_seed_callbacks(callbacks)
     }
 
     /// Records a request.
@@ -317,6 +436,10 @@ impl SimState {
                 json!(lock(&self.limiter).config.enabled),
             );
             obj.insert("inbox_messages".into(), json!(lock(&self.inbox).len()));
+            obj.insert(
+                "callbacks".into(),
+                json!(lock(&self.callbacks).list().len()),
+            );
         }
         v
     }

@@ -35,6 +35,16 @@ pub enum Owner {
         /// Which secret.
         secret: SecretRef,
     },
+    /// A third-party suite (`suite_access_token`).
+    Suite {
+        /// Suite id.
+        suite_id: String,
+    },
+    /// A service provider (`provider_access_token`).
+    Provider {
+        /// The provider's corpid.
+        corpid: String,
+    },
 }
 
 impl Owner {
@@ -44,6 +54,8 @@ impl Owner {
         match self {
             Owner::Account { appid } => appid.clone(),
             Owner::Corp { corpid, secret } => format!("{corpid}/{}", secret.label()),
+            Owner::Suite { suite_id } => suite_id.clone(),
+            Owner::Provider { corpid } => format!("{corpid}/provider"),
         }
     }
 }
@@ -56,8 +68,12 @@ pub enum TokenKind {
     Oa,
     /// `cgi-bin/stable_token`.
     Stable,
-    /// WeCom `gettoken`.
+    /// WeCom `gettoken` (and `service/get_corp_token`).
     Work,
+    /// `service/get_suite_token`.
+    Suite,
+    /// `service/get_provider_token`.
+    Provider,
 }
 
 /// One issued token.
@@ -174,6 +190,47 @@ impl TokenStore {
         }
     }
 
+    /// Checks a presented token of a given namespace (suite and provider tokens).
+    pub fn check_kind(&self, token: Option<&str>, kind: TokenKind, now: i64) -> TokenCheck {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return TokenCheck::Missing;
+        };
+        let Some(info) = self.by_token.get(token).filter(|i| i.kind == kind) else {
+            return TokenCheck::Unknown;
+        };
+        let owner = info.owner.clone();
+        match info.status(now) {
+            TokenStatus::Valid => TokenCheck::Valid(owner),
+            TokenStatus::Expired => TokenCheck::Expired(owner),
+            TokenStatus::Invalidated => TokenCheck::Invalidated(owner),
+        }
+    }
+
+    /// Suite or provider token: the current one while valid, else a new one.
+    pub fn stable_of_kind(
+        &mut self,
+        owner: &Owner,
+        kind: TokenKind,
+        now: i64,
+        p: &TokenPolicy,
+    ) -> TokenInfo {
+        match self.current_info(owner, kind) {
+            Some(t) if t.usable(now) => t.clone(),
+            _ => self.mint(owner, kind, now, p.ttl),
+        }
+    }
+
+    /// Revokes every token of an owner at once (e.g. the corp token of an uninstalled
+    /// suite).
+    pub fn revoke(&mut self, owner: &Owner, now: i64) {
+        for info in self.by_token.values_mut() {
+            if &info.owner == owner {
+                info.invalid_after = Some(info.invalid_after.map_or(now, |t| t.min(now)));
+            }
+        }
+        self.current.retain(|(o, _), _| o != owner);
+    }
+
     /// Details of a token.
     pub fn get(&self, token: &str) -> Option<&TokenInfo> {
         self.by_token.get(token)
@@ -199,7 +256,7 @@ impl TokenStore {
     fn mint(&mut self, owner: &Owner, kind: TokenKind, now: i64, ttl: i64) -> TokenInfo {
         let token = match kind {
             TokenKind::Oa | TokenKind::Stable => format!("89_{}", random_token(133)),
-            TokenKind::Work => random_token(128),
+            TokenKind::Work | TokenKind::Suite | TokenKind::Provider => random_token(128),
         };
         let info = TokenInfo {
             token: token.clone(),
@@ -305,7 +362,7 @@ impl TokenStore {
                 let grace = grace.unwrap_or(match kind {
                     TokenKind::Oa => p.oa_grace,
                     TokenKind::Stable => p.stable_force_grace,
-                    TokenKind::Work => 0,
+                    TokenKind::Work | TokenKind::Suite | TokenKind::Provider => 0,
                 });
                 self.supersede(&owner, kind, now.saturating_add(grace));
                 self.mint(&owner, kind, now, p.ttl)

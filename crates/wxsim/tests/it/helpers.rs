@@ -23,6 +23,15 @@ impl Env {
         .await
     }
 
+    /// The demo seed with a 300 ms callback timeout and no background scheduler.
+    pub async fn fast() -> Env {
+        Self::with_config(SimConfig {
+            options: fast_options(),
+            ..SimConfig::default()
+        })
+        .await
+    }
+
     pub async fn with_config(config: SimConfig) -> Env {
         let seed = config.seed.clone();
         let sim = Simulator::start(config).await.expect("simulator starts");
@@ -152,6 +161,30 @@ impl Env {
             .await;
         assert_eq!(v["errcode"], 0, "{v}");
     }
+}
+
+pub fn fast_options() -> wxsim::SimOptions {
+    wxsim::SimOptions {
+        callback_timeout_ms: 300,
+        scheduler_tick_ms: 0,
+        ..wxsim::SimOptions::default()
+    }
+}
+
+/// A client that does not follow redirects.
+pub fn no_redirect() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, key: &str) -> Option<String> {
+    let q = url.split_once('?')?.1.split('#').next()?;
+    form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 pub fn errcode(v: &Value) -> i64 {
