@@ -7,8 +7,10 @@
 mod access;
 mod audit_log;
 mod auth;
+mod business_systems;
 mod channels;
 mod settings;
+mod webhooks;
 
 use axum::Json;
 use axum::Router;
@@ -44,6 +46,8 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(settings::routes())
         .merge(access::routes())
         .merge(channels::routes())
+        .merge(business_systems::routes())
+        .merge(webhooks::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

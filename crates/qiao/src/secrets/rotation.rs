@@ -37,6 +37,10 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         table: "channel_secrets",
         column: "sealed",
     },
+    SealedColumn {
+        table: "webhook_subscriptions",
+        column: "secret",
+    },
 ];
 
 #[derive(Debug)]

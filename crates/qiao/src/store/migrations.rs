@@ -34,6 +34,7 @@ macro_rules! migrations {
 migrations! {
     1 => "0001_foundation",
     2 => "0002_channels",
+    5 => "0005_business_systems",
 }
 
 fn migrator(sources: Vec<(i64, &'static str, &'static str)>) -> Migrator {

@@ -3,8 +3,10 @@
 mod harness;
 
 mod api;
+mod business_systems;
 mod channels;
 mod cli;
 mod console;
 mod foundation;
 mod ops;
+mod webhooks;
