@@ -179,9 +179,12 @@ test('log in, visit every page of the navigation, change a setting, see it audit
   assert.ok(systemPage.includes(`******${hookSecret.slice(-4)}`), 'the secret is shown masked');
   await Promise.all([page.waitForURL(/done=test/), page.click('[data-testid=subscriptions-table] button:has-text("发送测试")')]);
   // /healthz takes no POST: the attempt fails and is logged with its HTTP status.
-  await page.waitForTimeout(1500);
-  await page.goto(`${systemUrl}#log`);
-  const log = await page.textContent('[data-testid=deliveries-table]');
+  let log = '';
+  for (let tries = 0; tries < 20 && !log.includes('405'); tries += 1) {
+    await page.waitForTimeout(500);
+    await page.goto(`${systemUrl}#log`);
+    log = await page.textContent('[data-testid=deliveries-table]');
+  }
   assert.ok(log.includes('webhook.test') && log.includes('405'), log);
   await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-business-system.png`), fullPage: true });
   index += 1;
