@@ -157,6 +157,38 @@ test('log in, visit every page of the navigation, change a setting, see it audit
   await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-channel-created.png`), fullPage: true });
   index += 1;
 
+  // A business system with a webhook subscription: the secret is shown once, masked after; a
+  // test event goes out through the background dispatcher and shows in the delivery log.
+  await page.goto(new URL('/console/business-systems', consoleUrl).href);
+  const systemForm = '[data-testid=business-system-form]';
+  await page.fill(`${systemForm} input[name=name]`, 'E2E OA');
+  await page.fill(`${systemForm} textarea[name=allowed_origins]`, 'https://oa.e2e.example.com');
+  await Promise.all([page.waitForURL(/\/console\/business-systems\/\d+\?done=saved/), page.click(`${systemForm} button[type=submit]`)]);
+  const systemUrl = page.url().replace(/\?.*$/, '');
+  const hookForm = '[data-testid=subscription-form]';
+  await page.fill(`${hookForm} input[name=url]`, new URL('/healthz', consoleUrl).href);
+  await page.check(`${hookForm} input[name=event_types][value="webhook.test"]`);
+  await Promise.all([page.waitForLoadState('load'), page.click(`${hookForm} button[type=submit]`)]);
+  const hookSecret = (await page.textContent('[data-testid=new-secret]')).trim();
+  assert.match(hookSecret, /^whsec_[A-Za-z0-9_-]{43}$/);
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-webhook-secret-shown-once.png`), fullPage: true });
+  index += 1;
+  await page.goto(systemUrl);
+  const systemPage = await page.content();
+  assert.ok(!systemPage.includes(hookSecret), 'the secret is not shown again');
+  assert.ok(systemPage.includes(`******${hookSecret.slice(-4)}`), 'the secret is shown masked');
+  await Promise.all([page.waitForURL(/done=test/), page.click('[data-testid=subscriptions-table] button:has-text("发送测试")')]);
+  // /healthz takes no POST: the attempt fails and is logged with its HTTP status.
+  let log = '';
+  for (let tries = 0; tries < 20 && !log.includes('405'); tries += 1) {
+    await page.waitForTimeout(500);
+    await page.goto(`${systemUrl}#log`);
+    log = await page.textContent('[data-testid=deliveries-table]');
+  }
+  assert.ok(log.includes('webhook.test') && log.includes('405'), log);
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-business-system.png`), fullPage: true });
+  index += 1;
+
   // English switch.
   await page.click('a[href="/console/lang/en"]');
   await page.waitForLoadState('load');

@@ -15,6 +15,7 @@ use crate::config::{Config, redact_url};
 use crate::console::throttle::LoginThrottle;
 use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
 use crate::store::Store;
+use crate::webhooks::{self, Dispatcher};
 use crate::{http, telemetry};
 
 /// Everything a request handler may need. Cheap to clone.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub receivers: Arc<ReceiverCache>,
     /// The group-commit writer of the callback inbox.
     pub inbox: InboxWriter,
+    /// The webhook dispatcher's HTTP client and wake-up signal.
+    pub webhooks: Dispatcher,
 }
 
 /// Opens the database (creating the data directory for SQLite), migrates it, and loads and
@@ -56,6 +59,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
         receivers: Arc::default(),
         inbox: InboxWriter::start(store.clone()),
         store,
+        webhooks: Dispatcher::new().context("cannot build the webhook HTTP client")?,
     };
     Ok((state, source))
 }
@@ -66,11 +70,25 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
+    jobs: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Binds `state.config.listen` and starts serving.
+    /// Binds `state.config.listen`, starts serving, and starts the background jobs.
+    ///
+    /// Jobs: the webhook dispatcher ([`webhooks::spawn`]). Each is a task that stops with the
+    /// shutdown token; [`RunningServer::stop`] waits for them before closing the database.
     pub async fn start(state: AppState) -> anyhow::Result<Self> {
+        let mut server = Self::start_without_jobs(state).await?;
+        server.jobs.push(webhooks::spawn(
+            server.state.clone(),
+            server.shutdown.clone(),
+        ));
+        Ok(server)
+    }
+
+    /// Serves without the background jobs (tests drive them step by step instead).
+    pub async fn start_without_jobs(state: AppState) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", state.config.listen))?;
@@ -88,6 +106,7 @@ impl RunningServer {
             state,
             shutdown,
             task,
+            jobs: Vec::new(),
         })
     }
 
@@ -99,6 +118,9 @@ impl RunningServer {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
+        for job in self.jobs {
+            let _ = job.await;
+        }
         self.state.store.close().await;
         Ok(())
     }

@@ -7,10 +7,12 @@
 mod access;
 mod audit_log;
 mod auth;
+mod business_systems;
 mod callbacks;
 mod channels;
 mod domain_files;
 mod settings;
+mod webhooks;
 
 use axum::Json;
 use axum::Router;
@@ -48,6 +50,8 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(channels::routes())
         .merge(callbacks::routes())
         .merge(domain_files::routes())
+        .merge(business_systems::routes())
+        .merge(webhooks::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

@@ -59,6 +59,8 @@ pub struct ApiKey {
     pub expires_ms: Option<i64>,
     pub last_used_ms: Option<i64>,
     pub revoked_ms: Option<i64>,
+    /// The business system the key belongs to: the key acts as that system.
+    pub business_system_id: Option<i64>,
 }
 
 /// The caller an API key identifies.
@@ -68,6 +70,8 @@ pub struct ApiPrincipal {
     pub key_id: i64,
     pub name: String,
     pub scopes: Vec<Scope>,
+    /// The business system a bound key acts as; it sees only that system's resources.
+    pub business_system_id: Option<i64>,
 }
 
 impl ApiPrincipal {
@@ -139,6 +143,21 @@ pub async fn create_key(
     expires_ms: Option<i64>,
     now: i64,
 ) -> Result<(ApiKey, String), ApiKeyError> {
+    create_bound_key(tx, tenant, None, name, scopes, created_by, expires_ms, now).await
+}
+
+/// Creates a key bound to a business system (or to none), like [`create_key`].
+#[allow(clippy::too_many_arguments)]
+pub async fn create_bound_key(
+    tx: &mut Tx,
+    tenant: TenantId,
+    business_system_id: Option<i64>,
+    name: &str,
+    scopes: &[Scope],
+    created_by: &str,
+    expires_ms: Option<i64>,
+    now: i64,
+) -> Result<(ApiKey, String), ApiKeyError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(ApiKeyError::BadName);
@@ -153,7 +172,8 @@ pub async fn create_key(
     let (id,): (i64,) = on_tx!(tx, conn => {
         sqlx::query_as(
             "INSERT INTO api_keys (tenant_id, name, prefix, digest, scopes, created_ms, \
-             created_by, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             created_by, expires_ms, business_system_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(tenant.0)
         .bind(name)
@@ -163,6 +183,7 @@ pub async fn create_key(
         .bind(now)
         .bind(created_by)
         .bind(expires_ms)
+        .bind(business_system_id)
         .fetch_one(&mut *conn)
         .await?
     });
@@ -176,16 +197,18 @@ pub async fn create_key(
         expires_ms,
         last_used_ms: None,
         revoked_ms: None,
+        business_system_id,
     };
     Ok((record, key))
 }
 
-/// id, tenant, name, scopes, expires, revoked, last used.
+/// id, tenant, name, scopes, expires, revoked, last used, business system.
 type PrincipalRow = (
     i64,
     i64,
     String,
     String,
+    Option<i64>,
     Option<i64>,
     Option<i64>,
     Option<i64>,
@@ -201,11 +224,22 @@ type KeyRow = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
 );
 
 fn key_from_row(row: KeyRow) -> ApiKey {
-    let (id, name, prefix, scopes, created_ms, created_by, expires_ms, last_used_ms, revoked_ms) =
-        row;
+    let (
+        id,
+        name,
+        prefix,
+        scopes,
+        created_ms,
+        created_by,
+        expires_ms,
+        last_used_ms,
+        revoked_ms,
+        business_system_id,
+    ) = row;
     ApiKey {
         id,
         name,
@@ -216,6 +250,7 @@ fn key_from_row(row: KeyRow) -> ApiKey {
         expires_ms,
         last_used_ms,
         revoked_ms,
+        business_system_id,
     }
 }
 
@@ -223,9 +258,29 @@ pub async fn list_keys(store: &Store, tenant: TenantId) -> Result<Vec<ApiKey>, S
     let rows: Vec<KeyRow> = on_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT id, name, prefix, scopes, created_ms, created_by, expires_ms, last_used_ms, \
-             revoked_ms FROM api_keys WHERE tenant_id = $1 ORDER BY id DESC",
+             revoked_ms, business_system_id FROM api_keys WHERE tenant_id = $1 ORDER BY id DESC",
         )
         .bind(tenant.0)
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows.into_iter().map(key_from_row).collect())
+}
+
+/// The keys bound to a business system, newest first.
+pub async fn list_bound_keys(
+    store: &Store,
+    tenant: TenantId,
+    business_system_id: i64,
+) -> Result<Vec<ApiKey>, StoreError> {
+    let rows: Vec<KeyRow> = on_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT id, name, prefix, scopes, created_ms, created_by, expires_ms, last_used_ms, \
+             revoked_ms, business_system_id FROM api_keys \
+             WHERE tenant_id = $1 AND business_system_id = $2 ORDER BY id DESC",
+        )
+        .bind(tenant.0)
+        .bind(business_system_id)
         .fetch_all(pool)
         .await
     })?;
@@ -240,7 +295,7 @@ pub async fn get_key(
     let row: Option<KeyRow> = on_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT id, name, prefix, scopes, created_ms, created_by, expires_ms, last_used_ms, \
-             revoked_ms FROM api_keys WHERE tenant_id = $1 AND id = $2",
+             revoked_ms, business_system_id FROM api_keys WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.0)
         .bind(id)
@@ -275,6 +330,28 @@ pub async fn revoke_key(
     Ok(())
 }
 
+/// Revokes every active key bound to a business system; returns how many.
+pub async fn revoke_bound_keys(
+    tx: &mut Tx,
+    tenant: TenantId,
+    business_system_id: i64,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let affected = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE api_keys SET revoked_ms = $1 \
+             WHERE tenant_id = $2 AND business_system_id = $3 AND revoked_ms IS NULL",
+        )
+        .bind(now)
+        .bind(tenant.0)
+        .bind(business_system_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(affected)
+}
+
 /// Looks a presented key up. `None` for unknown, revoked or expired keys.
 pub async fn authenticate_key(
     store: &Store,
@@ -286,15 +363,16 @@ pub async fn authenticate_key(
     }
     let row: Option<PrincipalRow> = on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT id, tenant_id, name, scopes, expires_ms, revoked_ms, last_used_ms \
-             FROM api_keys WHERE digest = $1",
+            "SELECT id, tenant_id, name, scopes, expires_ms, revoked_ms, last_used_ms, \
+             business_system_id FROM api_keys WHERE digest = $1",
         )
         .bind(digest(presented))
         .fetch_optional(pool)
         .await
     })?;
     // The lookup is by digest of a 256-bit secret: equality of digests is not a timing oracle.
-    let Some((id, tenant, name, scopes, expires, revoked, last_used)) = row else {
+    let Some((id, tenant, name, scopes, expires, revoked, last_used, business_system_id)) = row
+    else {
         return Ok(None);
     };
     if revoked.is_some() || expires.is_some_and(|t| t <= now) {
@@ -316,5 +394,6 @@ pub async fn authenticate_key(
         key_id: id,
         name,
         scopes: scopes_from_text(&scopes),
+        business_system_id,
     }))
 }

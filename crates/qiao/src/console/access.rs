@@ -291,28 +291,10 @@ pub struct KeyRow {
     pub expires: String,
 }
 
-#[derive(Template)]
-#[template(path = "console/api_keys.html")]
-struct KeysPage {
-    ctx: PageCtx,
-    keys: Vec<KeyRow>,
-    /// A key just created, shown this once (reveal-once: see `secrets::reveal`).
-    new_key: Option<String>,
-}
-
-async fn show_keys(
-    state: &AppState,
-    console: &Console,
-    status: StatusCode,
-    new_key: Option<String>,
-    error: Option<String>,
-) -> Result<Response, ConsoleError> {
-    let t = console.t;
-    let keys = api_keys::list_keys(&state.store, console.session.tenant)
-        .await
-        .map_err(store_error)?
-        .into_iter()
-        .map(|key| KeyRow {
+impl KeyRow {
+    /// A key as a table row, in the page's language.
+    pub fn of(t: &'static Texts, key: ApiKey) -> Self {
+        KeyRow {
             scopes: key
                 .scopes
                 .iter()
@@ -329,7 +311,31 @@ async fn show_keys(
                 .map(format_time)
                 .unwrap_or_else(|| t.never.to_string()),
             key,
-        })
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/api_keys.html")]
+struct KeysPage {
+    ctx: PageCtx,
+    keys: Vec<KeyRow>,
+    /// A key just created, shown this once (reveal-once: see `secrets::reveal`).
+    new_key: Option<String>,
+}
+
+async fn show_keys(
+    state: &AppState,
+    console: &Console,
+    status: StatusCode,
+    new_key: Option<String>,
+    error: Option<String>,
+) -> Result<Response, ConsoleError> {
+    let keys = api_keys::list_keys(&state.store, console.session.tenant)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|key| KeyRow::of(console.t, key))
         .collect();
     let mut ctx = console.ctx();
     ctx.error = error;
@@ -345,10 +351,23 @@ pub async fn keys_page(
 
 #[derive(Deserialize)]
 pub struct NewKeyForm {
-    name: String,
-    scope: String,
+    pub name: String,
+    pub scope: String,
     #[serde(default)]
-    expires_in_days: String,
+    pub expires_in_days: String,
+}
+
+impl NewKeyForm {
+    /// The expiry the form asks for (empty: none), or an error naming the field.
+    pub fn expires(&self, t: &'static Texts, now: i64) -> Result<Option<i64>, String> {
+        match self.expires_in_days.trim() {
+            "" => Ok(None),
+            days => match days.parse::<u32>() {
+                Ok(days) if days > 0 => Ok(Some(now + i64::from(days) * 86_400_000)),
+                _ => Err(format!("{}: {days}", t.expires_in_days)),
+            },
+        }
+    }
 }
 
 pub async fn create_key(
@@ -371,22 +390,18 @@ pub async fn create_key(
             .await;
         }
     };
-    let expires = match form.expires_in_days.trim() {
-        "" => None,
-        days => match days.parse::<u32>() {
-            Ok(days) if days > 0 => Some(now + i64::from(days) * 86_400_000),
-            _ => {
-                let error = format!("{}: {days}", console.t.expires_in_days);
-                return show_keys(
-                    &state,
-                    &console,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    None,
-                    Some(error),
-                )
-                .await;
-            }
-        },
+    let expires = match form.expires(console.t, now) {
+        Ok(expires) => expires,
+        Err(error) => {
+            return show_keys(
+                &state,
+                &console,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(error),
+            )
+            .await;
+        }
     };
     let actor = console.actor();
     let mut tx = state.store.begin_write().await.map_err(store_error)?;

@@ -7,6 +7,7 @@
 mod access;
 mod assets;
 mod audit;
+mod business_systems;
 mod callbacks;
 mod channels;
 mod domain_files;
@@ -88,6 +89,50 @@ pub fn routes() -> Router<AppState> {
             "/console/domain-files/{name}/delete",
             post(domain_files::remove),
         )
+        .route(
+            "/console/business-systems",
+            get(business_systems::list).post(business_systems::create),
+        )
+        .route(
+            "/console/business-systems/{id}",
+            get(business_systems::detail).post(business_systems::update),
+        )
+        .route(
+            "/console/business-systems/{id}/delete",
+            post(business_systems::delete),
+        )
+        .route(
+            "/console/business-systems/{id}/api-keys",
+            post(business_systems::create_key),
+        )
+        .route(
+            "/console/business-systems/{id}/api-keys/{key_id}/revoke",
+            post(business_systems::revoke_key),
+        )
+        .route(
+            "/console/business-systems/{id}/webhook-subscriptions",
+            post(business_systems::create_subscription),
+        )
+        .route(
+            "/console/webhook-subscriptions/{id}",
+            post(business_systems::update_subscription),
+        )
+        .route(
+            "/console/webhook-subscriptions/{id}/enabled",
+            post(business_systems::set_enabled),
+        )
+        .route(
+            "/console/webhook-subscriptions/{id}/test",
+            post(business_systems::test_subscription),
+        )
+        .route(
+            "/console/webhook-subscriptions/{id}/delete",
+            post(business_systems::delete_subscription),
+        )
+        .route(
+            "/console/webhook-deliveries/{id}/resend",
+            post(business_systems::resend),
+        )
         .route("/console/audit", get(audit::page))
         .route("/console/static/{file}", get(assets::serve))
 }
@@ -109,6 +154,7 @@ pub fn nav(t: &'static Texts, path: &str) -> Vec<NavItem> {
         ("/console/wecom", t.nav_wecom),
         ("/console/mini-programs", t.nav_mini_programs),
         ("/console/inbox", t.nav_inbox),
+        ("/console/business-systems", t.nav_business_systems),
         ("/console/users", t.nav_users),
         ("/console/api-keys", t.nav_api_keys),
         ("/console/audit", t.nav_audit),

@@ -30,4 +30,20 @@ pub const REVEALS: &[Reveal] = &[
         place: "qiao admin create-api-key (stdout, without --output)",
         allowed: "the operator at the server's shell",
     },
+    Reveal {
+        place: "POST /api/v1/business-systems/{id}/api-keys (the new key bound to the system, once)",
+        allowed: "an API key with the admin scope (a key bound to a system: that system only)",
+    },
+    Reveal {
+        place: "POST /console/business-systems/{id}/api-keys (the page shown right after creating a key)",
+        allowed: "a console user with the super admin role",
+    },
+    Reveal {
+        place: "POST /api/v1/business-systems/{id}/webhook-subscriptions (the signing secret, once)",
+        allowed: "an API key with the admin scope (a key bound to a system: that system only)",
+    },
+    Reveal {
+        place: "POST /console/business-systems/{id}/webhook-subscriptions (the page shown right after creating a subscription)",
+        allowed: "a console user with the admin or super admin role",
+    },
 ];

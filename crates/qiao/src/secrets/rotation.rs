@@ -45,6 +45,10 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         table: "callback_receivers",
         column: "aes_key_sealed",
     },
+    SealedColumn {
+        table: "webhook_subscriptions",
+        column: "secret",
+    },
 ];
 
 #[derive(Debug)]

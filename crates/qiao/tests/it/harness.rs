@@ -215,7 +215,17 @@ impl TestApp {
         Self::start_with(db, |_| {}).await
     }
 
+    /// With the background jobs running (the webhook dispatcher), as `qiao serve` runs.
+    pub async fn start_with_jobs(db: &TestDb) -> Self {
+        Self::launch(db, |_| {}, true).await
+    }
+
+    /// Without background jobs: tests drive them step by step (`webhooks::dispatch_due`).
     pub async fn start_with(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::launch(db, adjust, false).await
+    }
+
+    async fn launch(db: &TestDb, adjust: impl FnOnce(&mut Config), jobs: bool) -> Self {
         let master_key = MasterKey::generate();
         let mut config = db.config(&master_key);
         adjust(&mut config);
@@ -223,7 +233,12 @@ impl TestApp {
         leaks.secret(master_key.to_base64());
         let (state, _) = open_state(config.clone()).await.expect("open state");
         let state_config = config;
-        let server = RunningServer::start(state).await.expect("start server");
+        let server = if jobs {
+            RunningServer::start(state).await
+        } else {
+            RunningServer::start_without_jobs(state).await
+        }
+        .expect("start server");
         let url = server.url();
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -356,6 +371,169 @@ impl TestApp {
     pub async fn stop(self) {
         self.leaks.assert_clean();
         self.server.stop().await.expect("stop");
+    }
+}
+
+/// The password of the console users tests add.
+pub const PASSWORD: &str = "console test password";
+
+/// Adds a console user with [`PASSWORD`] (registered with the leak check).
+pub async fn add_user(app: &TestApp, name: &str, role: qiao::auth::Role) {
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    qiao::auth::users::create_user(
+        &mut tx,
+        qiao::store::TenantId::DEFAULT,
+        name,
+        name,
+        role,
+        PASSWORD,
+        qiao::clock::now_ms(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.leaks.secret(PASSWORD);
+}
+
+/// The value of the first hidden `_csrf` field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Logs in to the console through its form.
+pub async fn login(app: &TestApp, user: &str, password: &str) -> (u16, String) {
+    let (_, page) = app.get("/console/login").await;
+    let response = app
+        .client
+        .post(format!("{}/console/login", app.url))
+        .form(&[
+            ("_csrf", csrf_of(&page).as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    app.record("POST /console/login", response).await
+}
+
+/// Posts a console form, recording the response for the leak check.
+pub async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    app.record(&format!("POST {path}"), response).await
+}
+
+/// The text of the element carrying `data-testid="<id>"` (a reveal-once value, say).
+pub fn testid_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!("data-testid=\"{id}\">");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..start + html[start..].find('<')?].to_string())
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    requests: Vec<Received>,
+    script: std::collections::VecDeque<u16>,
+    always: Option<u16>,
+    delay_ms: u64,
+}
+
+/// A business system's webhook endpoint on 127.0.0.1: records every request and answers
+/// 200, or the statuses it is told to.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    state: Arc<Mutex<ReceiverState>>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        use axum::extract::State;
+        async fn hook(
+            State(state): State<Arc<Mutex<ReceiverState>>>,
+            headers: axum::http::HeaderMap,
+            body: axum::body::Bytes,
+        ) -> axum::http::StatusCode {
+            let (status, delay) = {
+                let mut s = state.lock().unwrap();
+                s.requests.push(Received {
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                let status = s.script.pop_front().or(s.always).unwrap_or(200);
+                (status, s.delay_ms)
+            };
+            if delay > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            }
+            axum::http::StatusCode::from_u16(status).unwrap()
+        }
+        let state = Arc::new(Mutex::new(ReceiverState::default()));
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url,
+            state,
+            task: Arc::new(task),
+        }
+    }
+
+    /// The next requests get these statuses, in order; then the default.
+    pub fn answer(&self, statuses: &[u16]) {
+        self.state.lock().unwrap().script.extend(statuses);
+    }
+
+    /// Every request (after the scripted ones) gets `status`.
+    pub fn answer_always(&self, status: u16) {
+        self.state.lock().unwrap().always = Some(status);
+    }
+
+    /// Each answer waits this long.
+    pub fn delay(&self, ms: u64) {
+        self.state.lock().unwrap().delay_ms = ms;
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.task) == 1 {
+            self.task.abort();
+        }
     }
 }
 

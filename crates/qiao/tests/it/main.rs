@@ -3,6 +3,7 @@
 mod harness;
 
 mod api;
+mod business_systems;
 mod callbacks;
 mod channels;
 mod cli;
@@ -10,3 +11,4 @@ mod console;
 mod domain_files;
 mod foundation;
 mod ops;
+mod webhooks;
