@@ -51,15 +51,16 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
     })?;
     let (key, source) = load_or_create_master_key(&config)?;
     let key = verify_master_key(&store, key, &source).await?;
+    let webhooks = Dispatcher::new().context("cannot build the webhook HTTP client")?;
     let state = AppState {
         config: Arc::new(config),
         sealer: Sealer::new(key),
         metrics: telemetry::metrics_handle(),
         login_throttle: Arc::default(),
         receivers: Arc::default(),
-        inbox: InboxWriter::start(store.clone()),
+        inbox: InboxWriter::start(store.clone(), webhooks.clone()),
         store,
-        webhooks: Dispatcher::new().context("cannot build the webhook HTTP client")?,
+        webhooks,
     };
     Ok((state, source))
 }

@@ -204,7 +204,8 @@ pub struct NewInboxRow {
     pub from_user: String,
     pub create_time: i64,
     pub received_ms: i64,
-    pub payload: String,
+    /// Every field of the push.
+    pub payload: serde_json::Value,
     pub raw: String,
     pub reply: Option<String>,
 }
@@ -230,7 +231,7 @@ pub async fn insert_inbox(
         .bind(&row.from_user)
         .bind(row.create_time)
         .bind(row.received_ms)
-        .bind(&row.payload)
+        .bind(row.payload.to_string())
         .bind(&row.raw)
         .bind(&row.reply)
         .fetch_optional(&mut *conn)

@@ -9,6 +9,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{Store, StoreError};
+use crate::webhooks::{self, Dispatcher, WebhookEvent};
 
 use super::store::{NewInboxRow, insert_inbox};
 
@@ -45,9 +46,11 @@ pub struct InboxWriter {
 
 impl InboxWriter {
     /// Starts the writer task on the current runtime; it stops when every handle is dropped.
-    pub fn start(store: Store) -> Self {
+    /// New pushes are queued for the business systems' webhooks in the same transaction, and
+    /// `webhooks` is woken after each commit.
+    pub fn start(store: Store, webhooks: Dispatcher) -> Self {
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(store, rx));
+        tokio::spawn(run(store, webhooks, rx));
         Self { jobs }
     }
 
@@ -62,7 +65,7 @@ impl InboxWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Store, webhooks: Dispatcher, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -75,6 +78,9 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
         metrics::histogram!("qiao_inbox_commit_batch_rows").record(batch.len() as f64);
         match commit(&store, &batch).await {
             Ok(outcomes) => {
+                if outcomes.contains(&WriteOutcome::Stored) {
+                    webhooks.wake();
+                }
                 for (job, outcome) in batch.drain(..).zip(outcomes) {
                     let _ = job.done.send(Ok(outcome));
                 }
@@ -90,12 +96,37 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// The webhook event of a new push: `callback.event` for events, `callback.message` for
+/// messages, with every field of the push.
+fn webhook_event(row: &NewInboxRow) -> WebhookEvent {
+    let event_type = if row.kind.starts_with("event:") {
+        "callback.event"
+    } else {
+        "callback.message"
+    };
+    WebhookEvent {
+        id: format!("{}:{}", row.receiver_id, row.dedup_key),
+        event_type: event_type.to_string(),
+        occurred_ms: row.received_ms,
+        channel_id: Some(row.channel_id),
+        payload: serde_json::json!({
+            "kind": row.kind,
+            "from_user": row.from_user,
+            "create_time": row.create_time,
+            "message": row.payload,
+        }),
+    }
+}
+
 async fn commit(store: &Store, batch: &[Job]) -> Result<Vec<WriteOutcome>, StoreError> {
     let mut tx = store.begin_write().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
         outcomes.push(match insert_inbox(&mut tx, &job.row).await? {
-            None => WriteOutcome::Stored,
+            None => {
+                webhooks::enqueue(&mut tx, job.row.tenant, &webhook_event(&job.row)).await?;
+                WriteOutcome::Stored
+            }
             Some(reply) => WriteOutcome::Duplicate { reply },
         });
     }

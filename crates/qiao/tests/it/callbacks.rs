@@ -502,3 +502,66 @@ fn percent_encode(s: &str) -> String {
         })
         .collect()
 }
+
+store_test!(
+    pushes_reach_the_business_system_as_signed_webhooks,
+    |db| async move {
+        let app = TestApp::start(&db).await;
+        let key = app.api_key(&[Scope::Admin]).await;
+        let receiver = crate::harness::Receiver::start().await;
+        let (_, system) = app
+            .api(
+                Method::POST,
+                "/business-systems",
+                Some(&key),
+                Some(json!({ "name": "OA 系统" })),
+            )
+            .await;
+        let secret = "whsec-0123456789abcdef0123456789";
+        app.leaks.secret(secret);
+        let subscription =
+            json!({ "url": receiver.url, "event_types": ["callback.*"], "secret": secret });
+        let path = format!("/business-systems/{}/webhook-subscriptions", system["id"]);
+        let response = app
+            .client
+            .post(format!("{}/api/v1{path}", app.url))
+            .bearer_auth(&key)
+            .json(&subscription)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            201,
+            "the subscription (revealed once, not recorded)"
+        );
+
+        let (_, pusher) = official_account(&app, &key).await;
+        let (query, body) =
+            pusher.encrypted(&text_message("oFan", "请假申请", 7001), &now_secs(), "n1");
+        assert_eq!(pusher.post(&app.client, &query, body.clone()).await.0, 200);
+        // A retry adds no second delivery.
+        assert_eq!(pusher.post(&app.client, &query, body).await.0, 200);
+
+        qiao::webhooks::dispatch_until_idle(app.state(), qiao::clock::now_ms())
+            .await
+            .unwrap();
+        let received = receiver.requests();
+        assert_eq!(received.len(), 1, "one push, one delivery");
+        let delivery = &received[0];
+        assert_eq!(delivery.header("x-qiao-event"), "callback.message");
+        let verified = qiao::webhooks::signing::verify(
+            secret,
+            delivery.header("x-qiao-timestamp"),
+            delivery.body.as_bytes(),
+            delivery.header("x-qiao-signature"),
+            qiao::clock::now_ms() / 1000,
+            300,
+        );
+        assert!(verified.is_ok(), "the delivery is signed: {verified:?}");
+        let body: serde_json::Value = serde_json::from_str(&delivery.body).unwrap();
+        assert_eq!(body["data"]["message"]["Content"], "请假申请");
+        assert_eq!(body["data"]["from_user"], "oFan");
+        app.stop().await;
+    }
+);
