@@ -13,6 +13,7 @@ use crate::callback::ReceiverCache;
 use crate::callback::writer::InboxWriter;
 use crate::config::{Config, redact_url};
 use crate::console::throttle::LoginThrottle;
+use crate::gateway::Gateway;
 use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
 use crate::store::Store;
 use crate::webhooks::{self, Dispatcher};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub receivers: Arc<ReceiverCache>,
     /// The group-commit writer of the callback inbox.
     pub inbox: InboxWriter,
+    /// Every channel's connection to WeChat: clients and shared tokens.
+    pub gateway: Arc<Gateway>,
     /// The webhook dispatcher's HTTP client and wake-up signal.
     pub webhooks: Dispatcher,
 }
@@ -52,6 +55,8 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
     let (key, source) = load_or_create_master_key(&config)?;
     let key = verify_master_key(&store, key, &source).await?;
     let webhooks = Dispatcher::new().context("cannot build the webhook HTTP client")?;
+    let gateway = Gateway::new(store.clone(), Sealer::new(key.clone()))
+        .context("cannot build the WeChat HTTP client")?;
     let state = AppState {
         config: Arc::new(config),
         sealer: Sealer::new(key),
@@ -61,6 +66,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
         inbox: InboxWriter::start(store.clone(), webhooks.clone()),
         store,
         webhooks,
+        gateway: Arc::new(gateway),
     };
     Ok((state, source))
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod domain_files;
+pub mod gateway;
 pub mod http;
 pub mod secrets;
 pub mod settings;

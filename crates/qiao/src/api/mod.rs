@@ -11,6 +11,7 @@ mod business_systems;
 mod callbacks;
 mod channels;
 mod domain_files;
+mod gateway;
 mod settings;
 mod webhooks;
 
@@ -50,6 +51,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(channels::routes())
         .merge(callbacks::routes())
         .merge(domain_files::routes())
+        .merge(gateway::routes())
         .merge(business_systems::routes())
         .merge(webhooks::routes())
         .merge(audit_log::routes())

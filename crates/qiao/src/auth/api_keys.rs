@@ -25,15 +25,18 @@ pub enum Scope {
     Admin,
     /// Read-only access to configuration and the audit log.
     Read,
+    /// The token broker: the current access token of a channel.
+    Tokens,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Admin, Scope::Read];
+    pub const ALL: [Scope; 3] = [Scope::Admin, Scope::Read, Scope::Tokens];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Admin => "admin",
             Scope::Read => "read",
+            Scope::Tokens => "tokens",
         }
     }
 

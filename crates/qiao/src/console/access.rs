@@ -301,6 +301,7 @@ impl KeyRow {
                 .map(|s| match s {
                     Scope::Admin => t.scope_admin,
                     Scope::Read => t.scope_read,
+                    Scope::Tokens => "tokens",
                 })
                 .collect::<Vec<_>>()
                 .join(", "),

@@ -15,6 +15,10 @@ pub struct Reveal {
 
 pub const REVEALS: &[Reveal] = &[
     Reveal {
+        place: "GET /api/v1/tokens/{channel} (the token broker)",
+        allowed: "an API key with the tokens scope",
+    },
+    Reveal {
         place: "GET /api/v1/callbacks/{id}/values (Token and EncodingAESKey to paste into the back office)",
         allowed: "an API key with the admin scope",
     },

@@ -49,6 +49,10 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         table: "webhook_subscriptions",
         column: "secret",
     },
+    SealedColumn {
+        table: "access_tokens",
+        column: "sealed",
+    },
 ];
 
 #[derive(Debug)]

@@ -37,6 +37,7 @@ migrations! {
     3 => "0003_callbacks",
     5 => "0005_business_systems",
     6 => "0006_domain_files",
+    7 => "0007_tokens",
 }
 
 fn migrator(sources: Vec<(i64, &'static str, &'static str)>) -> Migrator {

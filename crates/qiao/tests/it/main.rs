@@ -11,4 +11,5 @@ mod console;
 mod domain_files;
 mod foundation;
 mod ops;
+mod tokens;
 mod webhooks;

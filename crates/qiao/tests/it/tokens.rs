@@ -1,0 +1,384 @@
+//! Tokens against the simulator: the broker, one fetch for many concurrent callers (also
+//! across three `qiao serve` processes on one database), transparent retry after a token
+//! is replaced behind Qiao's back, no retry loop on 40001 forever, quota and IP errors
+//! explained.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use qiao::auth::api_keys::Scope;
+use reqwest::Method;
+use serde_json::json;
+use wxsim::{Role, Seed, SimConfig, Simulator};
+
+use crate::harness::{TestApp, TestDb, qiao_bin};
+use crate::store_test;
+
+const STABLE_TOKEN: &str = "/cgi-bin/stable_token";
+
+async fn simulator() -> Simulator {
+    Simulator::start(SimConfig {
+        limits: wxsim::LimitsConfig::off(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Registers the simulator's first Official Account as a channel; returns its id and AppID.
+async fn register_oa(app: &TestApp, key: &str, sim: &Simulator) -> (i64, String) {
+    let account = Seed::demo().official_accounts[0].clone();
+    app.leaks.secret(account.secret.clone());
+    let body = json!({ "kind": "official_account", "name": account.name, "app_id": account.appid,
+        "app_secret": account.secret, "original_id": account.original_id, "account_type": "service",
+        "verified": true, "endpoints": { "api_base_url": sim.role_url(Role::Api),
+        "oauth_base_url": sim.role_url(Role::Open), "web_login_base_url": sim.role_url(Role::Login) } });
+    let (status, channel) = app
+        .api(Method::POST, "/channels", Some(key), Some(body))
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    (channel["id"].as_i64().unwrap(), account.appid)
+}
+
+store_test!(broker_and_reads_share_one_token, |db| async move {
+    let sim = simulator().await;
+    let app = TestApp::start(&db).await;
+    let admin = app.api_key(&[Scope::Admin]).await;
+    let broker = app.api_key(&[Scope::Tokens]).await;
+    let (channel, appid) = register_oa(&app, &admin, &sim).await;
+
+    // 200 concurrent requests (broker and follower reads) on a cold store: one fetch.
+    let mut calls = Vec::new();
+    for i in 0..200 {
+        let (client, url, key) = (
+            app.client.clone(),
+            app.url.clone(),
+            if i % 2 == 0 {
+                broker.clone()
+            } else {
+                admin.clone()
+            },
+        );
+        let path = if i % 2 == 0 {
+            format!("/api/v1/tokens/{channel}")
+        } else {
+            format!("/api/v1/channels/{channel}/followers")
+        };
+        calls.push(tokio::spawn(async move {
+            client
+                .get(format!("{url}{path}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    assert_eq!(
+        sim.state().count_requests(STABLE_TOKEN, Some(&appid)),
+        1,
+        "exactly one token fetch"
+    );
+
+    // The broker reveals the token to the tokens scope only.
+    let read = app.api_key(&[Scope::Read]).await;
+    let (status, _) = app
+        .api(
+            Method::GET,
+            &format!("/tokens/{channel}"),
+            Some(&read),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, token) = app.reveal(&format!("/tokens/{channel}"), &broker).await;
+    assert_eq!(status, 200);
+    app.leaks.secret(token["access_token"].as_str().unwrap());
+    let (_, followers) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{channel}/followers"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(followers["total"].as_i64().unwrap() > 0, "{followers}");
+
+    let (status, state) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{channel}/token-state"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(state["fetches_today"], 1);
+    assert!(state["valid_until_ms"].as_i64().unwrap() > qiao::clock::now_ms());
+    app.stop().await;
+});
+
+store_test!(
+    a_token_replaced_behind_qiaos_back_costs_one_retry,
+    |db| async move {
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let (channel, appid) = register_oa(&app, &admin, &sim).await;
+        let (status, first) = app
+            .api(
+                Method::GET,
+                &format!("/channels/{channel}/followers"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{first}");
+        // "Another system" forces a new token: Qiao's is invalid from now on.
+        sim.state().rotate_token(&appid, Some(0));
+        let (status, body) = app
+            .api(
+                Method::GET,
+                &format!("/channels/{channel}/followers"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "one transparent retry: {body}");
+        assert_eq!(sim.state().count_requests(STABLE_TOKEN, Some(&appid)), 2);
+        app.stop().await;
+    }
+);
+
+store_test!(token_errors_forever_fail_after_one_retry, |db| async move {
+    let sim = simulator().await;
+    let app = TestApp::start(&db).await;
+    let admin = app.api_key(&[Scope::Admin]).await;
+    let (channel, appid) = register_oa(&app, &admin, &sim).await;
+    sim.state()
+        .add_fault(wxsim::FaultSpec::errcode("/cgi-bin/user/get", 40001))
+        .unwrap();
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{channel}/followers"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["details"]["errcode"], 40001);
+    assert_eq!(
+        sim.state()
+            .count_requests("/cgi-bin/user/get", Some(&appid)),
+        2,
+        "the call and one retry"
+    );
+    let fetches = sim.state().count_requests(STABLE_TOKEN, Some(&appid));
+    assert!(
+        fetches <= 3,
+        "no loop burning the daily token quota: {fetches} fetches"
+    );
+    app.stop().await;
+});
+
+store_test!(quota_and_whitelist_errors_are_explained, |db| async move {
+    let sim = simulator().await;
+    let app = TestApp::start(&db).await;
+    let admin = app.api_key(&[Scope::Admin]).await;
+    let (channel, appid) = register_oa(&app, &admin, &sim).await;
+
+    sim.state()
+        .add_fault(wxsim::FaultSpec::errcode("/cgi-bin/user/get", 45009))
+        .unwrap();
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{channel}/followers"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(status >= 400, "{body}");
+    let (status, _) = app
+        .api(
+            Method::GET,
+            &format!("/channels/{channel}/followers"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(status >= 400);
+    assert_eq!(
+        sim.state()
+            .count_requests("/cgi-bin/user/get", Some(&appid)),
+        1,
+        "the daily quota is used up: no more calls to that API"
+    );
+    app.stop().await;
+});
+
+store_test!(
+    test_connection_explains_a_whitelist_refusal,
+    |db| async move {
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let (channel, _) = register_oa(&app, &admin, &sim).await;
+        let whitelist = wxsim::FaultSpec {
+            errmsg: Some(
+                "invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist rid: 1".into(),
+            ),
+            ..wxsim::FaultSpec::errcode(STABLE_TOKEN, 40164)
+        };
+        sim.state().add_fault(whitelist).unwrap();
+        let (status, test) = app
+            .api(
+                Method::POST,
+                &format!("/channels/{channel}/test-connection"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(test["ok"], false, "{test}");
+        assert_eq!(test["ip"], "203.0.113.9", "{test}");
+        assert!(
+            test["fix"].as_str().unwrap().contains("whitelist"),
+            "{test}"
+        );
+        app.stop().await;
+    }
+);
+
+/// Three `qiao serve` processes on one database, all with a cold then an expired token:
+/// 200 concurrent requests spread over them cause exactly one token fetch each time.
+async fn three_nodes(db: &TestDb) {
+    let sim = simulator().await;
+    let master = qiao::secrets::MasterKey::generate().to_base64();
+    // Set up the channel and an API key on the shared database.
+    let app = TestApp::start_with(db, |c| c.master_key = Some(master.clone())).await;
+    let admin = app.api_key(&[Scope::Admin]).await;
+    let broker = app.api_key(&[Scope::Tokens]).await;
+    let (channel, appid) = register_oa(&app, &admin, &sim).await;
+    app.stop().await;
+
+    let mut nodes = Vec::new();
+    let mut urls = Vec::new();
+    for i in 0..3 {
+        let port = free_port();
+        let dir = db.data_dir().join(format!("node{i}"));
+        let child = tokio::process::Command::new(qiao_bin())
+            .args([
+                "serve",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("QIAO_DATABASE_URL", &db.url)
+            .env("QIAO_MASTER_KEY", &master)
+            .env("QIAO_LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        nodes.push(child);
+        urls.push(format!("http://127.0.0.1:{port}"));
+    }
+    let client = reqwest::Client::new();
+    for url in &urls {
+        let mut ready = false;
+        for _ in 0..200 {
+            if client
+                .get(format!("{url}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(ready, "node {url} did not start");
+    }
+    let burst = |round: usize| {
+        let mut calls = Vec::new();
+        for i in 0..200 {
+            let url = urls[(i + round) % 3].clone();
+            let (key, path) = if i % 2 == 0 {
+                (broker.clone(), format!("/api/v1/tokens/{channel}"))
+            } else {
+                (
+                    admin.clone(),
+                    format!("/api/v1/channels/{channel}/followers"),
+                )
+            };
+            let client = client.clone();
+            calls.push(tokio::spawn(async move {
+                client
+                    .get(format!("{url}{path}"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+        calls
+    };
+    for call in burst(0) {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    assert_eq!(
+        sim.state().count_requests(STABLE_TOKEN, Some(&appid)),
+        1,
+        "cold: one fetch for three nodes"
+    );
+
+    // The token expires on WeChat's side (two hours later): every node finds it rejected.
+    sim.state().advance_clock(7300);
+    for call in burst(1) {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    assert_eq!(
+        sim.state().count_requests(STABLE_TOKEN, Some(&appid)),
+        2,
+        "expired: one more fetch for three nodes"
+    );
+    for mut node in nodes {
+        let _ = node.start_kill();
+        let _ = node.wait().await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_fetch_once_sqlite() {
+    let Some(db) = TestDb::new(crate::harness::Backend::Sqlite).await else {
+        return;
+    };
+    three_nodes(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_fetch_once_postgres() {
+    crate::harness::with_db(crate::harness::Backend::Postgres, |db| async move {
+        three_nodes(&db).await;
+    })
+    .await;
+}
