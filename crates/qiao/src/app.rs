@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, redact_url};
 use crate::console::throttle::LoginThrottle;
+use crate::replies::RuleCache;
 use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
 use crate::store::Store;
 use crate::{http, telemetry};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub sealer: Sealer,
     pub metrics: PrometheusHandle,
     pub login_throttle: Arc<LoginThrottle>,
+    /// The compiled auto-reply rules per channel (callback path), invalidated by every change.
+    pub reply_rules: Arc<RuleCache>,
 }
 
 /// Opens the database (creating the data directory for SQLite), migrates it, and loads and
@@ -48,6 +51,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
         sealer: Sealer::new(key),
         metrics: telemetry::metrics_handle(),
         login_throttle: Arc::default(),
+        reply_rules: Arc::default(),
     };
     Ok((state, source))
 }

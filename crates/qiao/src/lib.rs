@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod http;
+pub mod replies;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -8,6 +8,7 @@ mod access;
 mod audit_log;
 mod auth;
 mod channels;
+mod replies;
 mod settings;
 
 use axum::Json;
@@ -44,6 +45,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(settings::routes())
         .merge(access::routes())
         .merge(channels::routes())
+        .merge(replies::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

@@ -34,6 +34,7 @@ macro_rules! migrations {
 migrations! {
     1 => "0001_foundation",
     2 => "0002_channels",
+    4 => "0004_reply_rules",
 }
 
 fn migrator(sources: Vec<(i64, &'static str, &'static str)>) -> Migrator {

@@ -8,3 +8,4 @@ mod cli;
 mod console;
 mod foundation;
 mod ops;
+mod replies;
