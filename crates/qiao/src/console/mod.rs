@@ -11,6 +11,7 @@ mod channels;
 mod home;
 pub mod i18n;
 mod login;
+mod replies;
 mod session;
 mod settings;
 pub mod throttle;
@@ -69,6 +70,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/channels/{id}/apps", post(channels::add_app))
         .route("/console/channels/{id}/delete", post(channels::delete))
+        .route(
+            "/console/channels/{id}/reply-rules",
+            get(replies::page).post(replies::create),
+        )
+        .route(
+            "/console/channels/{id}/reply-rules/batch-delete",
+            post(replies::batch_delete),
+        )
+        .route(
+            "/console/reply-rules/{id}",
+            get(replies::edit_page).post(replies::update),
+        )
+        .route(
+            "/console/reply-rules/{id}/enabled",
+            post(replies::set_enabled),
+        )
+        .route("/console/reply-rules/{id}/delete", post(replies::delete))
         .route("/console/audit", get(audit::page))
         .route("/console/static/{file}", get(assets::serve))
 }

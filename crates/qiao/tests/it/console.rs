@@ -1,65 +1,11 @@
 //! The console over HTTP: login, CSRF, throttling, roles, and a settings change end to end.
 //! (The browser test in e2e/ drives the same pages through headless Chromium.)
 
-use qiao::auth::{Role, users};
-use qiao::clock;
+use qiao::auth::Role;
 use qiao::store::TenantId;
 
-use crate::harness::TestApp;
+use crate::harness::{PASSWORD, TestApp, add_user, csrf_of, login, post_form};
 use crate::store_test;
-
-const PASSWORD: &str = "console test password";
-
-async fn add_user(app: &TestApp, name: &str, role: Role) {
-    let mut tx = app.state().store.begin_write().await.unwrap();
-    users::create_user(
-        &mut tx,
-        TenantId::DEFAULT,
-        name,
-        name,
-        role,
-        PASSWORD,
-        clock::now_ms(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    app.leaks.secret(PASSWORD);
-}
-
-/// The value of the first hidden `_csrf` field of a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker).expect("a CSRF field") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
-async fn login(app: &TestApp, user: &str, password: &str) -> (u16, String) {
-    let (_, page) = app.get("/console/login").await;
-    let response = app
-        .client
-        .post(format!("{}/console/login", app.url))
-        .form(&[
-            ("_csrf", csrf_of(&page).as_str()),
-            ("username", user),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    app.record("POST /console/login", response).await
-}
-
-async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.url))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    app.record(&format!("POST {path}"), response).await
-}
 
 store_test!(login_logout_and_generic_errors, |db| async move {
     let app = TestApp::start(&db).await;

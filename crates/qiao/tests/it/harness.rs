@@ -384,3 +384,62 @@ pub async fn raw_database(db: &TestDb) -> Vec<u8> {
         }
     }
 }
+
+// The console over HTTP: users, login, forms with their CSRF token.
+
+/// The password of the console users the tests add.
+pub const PASSWORD: &str = "console test password";
+
+/// Adds a console user with [`PASSWORD`].
+pub async fn add_user(app: &TestApp, name: &str, role: qiao::auth::Role) {
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    qiao::auth::users::create_user(
+        &mut tx,
+        qiao::store::TenantId::DEFAULT,
+        name,
+        name,
+        role,
+        PASSWORD,
+        qiao::clock::now_ms(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.leaks.secret(PASSWORD);
+}
+
+/// The value of the first hidden `_csrf` field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Logs in through the login form (the client keeps the session cookie).
+pub async fn login(app: &TestApp, user: &str, password: &str) -> (u16, String) {
+    let (_, page) = app.get("/console/login").await;
+    let response = app
+        .client
+        .post(format!("{}/console/login", app.url))
+        .form(&[
+            ("_csrf", csrf_of(&page).as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    app.record("POST /console/login", response).await
+}
+
+/// Posts a form, recording the response for the leak check.
+pub async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    app.record(&format!("POST {path}"), response).await
+}

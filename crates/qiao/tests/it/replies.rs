@@ -1,16 +1,18 @@
-//! Auto-reply rules (回调设置): validation, matching through the cache, batch delete, audit.
+//! Auto-reply rules (回调设置): validation, matching through the cache, batch delete, audit,
+//! and the console pages.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use qiao::audit::Actor;
+use qiao::auth::Role;
 use qiao::auth::api_keys::Scope;
 use qiao::replies::{self, Action, Matcher, NewRule, ReplyAction, RuleCache};
 use qiao::store::TenantId;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::TestApp;
+use crate::harness::{PASSWORD, TestApp, add_user, csrf_of, login, post_form};
 use crate::store_test;
 
 const OA_SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -572,5 +574,275 @@ store_test!(batch_delete_audit_and_cascade, |db| async move {
         .await
         .unwrap();
     assert!(gone.is_none());
+    app.stop().await;
+});
+
+/// The id of the first rule row of a rules page.
+fn first_rule_id(html: &str) -> String {
+    let marker = "data-rule=\"";
+    let start = html.find(marker).expect("a rule row") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+type Fields = Vec<(&'static str, String)>;
+
+/// The create/edit form of a text rule that contains `keyword`.
+fn form(name: &str, keyword: &str, priority: &str) -> Fields {
+    vec![
+        ("name", name.into()),
+        ("action", "text".into()),
+        ("match_mode", "contains".into()),
+        ("keyword", keyword.into()),
+        // Browsers send a textarea's line breaks as CRLF.
+        (
+            "reply",
+            "第一行\r\n第二行 https://oa.example.com/a?b=1&c=2".into(),
+        ),
+        ("priority", priority.into()),
+        ("enabled", "1".into()),
+    ]
+}
+
+fn with_token(token: &str, fields: Fields) -> Fields {
+    let mut all = vec![("_csrf", token.to_string())];
+    all.extend(fields);
+    all
+}
+
+async fn post_fields(app: &TestApp, path: &str, fields: Fields) -> (u16, String) {
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post_form(app, path, &fields).await
+}
+
+store_test!(rules_through_the_console, |db| async move {
+    let app = TestApp::start(&db).await;
+    let admin = app.api_key(&[Scope::Admin]).await;
+    let ch = channels(&app, &admin).await;
+    add_user(&app, "root", Role::Admin).await;
+    login(&app, "root", PASSWORD).await;
+
+    let (status, detail) = app.get(&format!("/console/channels/{}", ch.oa)).await;
+    assert_eq!(status, 200);
+    let rules_page = format!("/console/channels/{}/reply-rules", ch.oa);
+    assert!(detail.contains(&format!("href=\"{rules_page}\"")), "linked");
+    let (_, corp_detail) = app.get(&format!("/console/channels/{}", ch.corp)).await;
+    assert!(
+        !corp_detail.contains("reply-rules-link"),
+        "a corp has no rules"
+    );
+    let (status, _) = app
+        .get(&format!("/console/channels/{}/reply-rules", ch.mini))
+        .await;
+    assert_eq!(status, 404, "a Mini Program has no rules");
+
+    let (status, page) = app.get(&rules_page).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("回调设置") && page.contains("reply-rule-form"));
+    assert!(
+        page.contains("value=\"subscribe\""),
+        "an account has subscribe rules"
+    );
+    let token = csrf_of(&page);
+    let post = async |path: &str, fields: Fields| post_fields(&app, path, fields).await;
+
+    let (status, _) = post(&rules_page, form("报销", "报销", "1")).await;
+    assert_eq!(status, 403, "no CSRF token, no rule");
+    let (status, body) = post(&rules_page, with_token(&token, form("报销", "报销", "1"))).await;
+    assert_eq!(status, 303, "{body}");
+    let (status, body) = post(&rules_page, with_token(&token, form("差旅", "差旅", "1.5"))).await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("priority") && body.contains("差旅"),
+        "the form is kept"
+    );
+    let long = "键".repeat(51);
+    let (status, body) = post(&rules_page, with_token(&token, form("长", &long, "2"))).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("keyword"));
+    let mut image = form("图片", "", "3");
+    image[1].1 = "image".into();
+    let (status, body) = post(&rules_page, with_token(&token, image)).await;
+    assert_eq!(
+        status, 303,
+        "an image rule ignores the match mode select: {body}"
+    );
+
+    let (_, page) = app.get(&rules_page).await;
+    assert!(page.contains("报销") && page.contains("发送图片"));
+    assert!(
+        page.contains("第一行\n第二行 https://oa.example.com/a?b=1&#38;c=2"),
+        "the reply is kept, line break included"
+    );
+    let id = first_rule_id(&page);
+    let rule_id: i64 = id.parse().unwrap();
+    let stored = replies::get(&app.state().store, TenantId::DEFAULT, rule_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.reply,
+        "第一行\n第二行 https://oa.example.com/a?b=1&c=2"
+    );
+    assert_eq!(
+        matcher(&app, ch.oa)
+            .await
+            .reply_for(Action::Text("我要报销")),
+        Some(stored.reply.as_str())
+    );
+
+    // Edit, switch off, delete.
+    let (status, edit) = app.get(&format!("/console/reply-rules/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(edit.contains("reply-rule-edit"));
+    let mut changed = form("报销（改）", "报销单", "7");
+    changed[2].1 = "prefix".into();
+    let (status, body) = post(
+        &format!("/console/reply-rules/{id}"),
+        with_token(&token, changed),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let m = matcher(&app, ch.oa).await;
+    assert_eq!(m.reply_for(Action::Text("我要报销")), None);
+    assert!(m.reply_for(Action::Text("报销单")).is_some());
+    let (status, _) = post(
+        &format!("/console/reply-rules/{id}/enabled"),
+        with_token(&token, vec![("enabled", "0".into())]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        matcher(&app, ch.oa).await.reply_for(Action::Text("报销单")),
+        None
+    );
+    let rule = replies::get(&app.state().store, TenantId::DEFAULT, rule_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rule.name.as_str(), rule.priority, rule.enabled),
+        ("报销（改）", 7, false)
+    );
+
+    // Batch delete by the checked boxes.
+    let (status, _) = post(&rules_page, with_token(&token, form("三", "三", "9"))).await;
+    assert_eq!(status, 303);
+    let all = replies::list(&app.state().store, TenantId::DEFAULT, ch.oa)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    let batch = format!("/console/channels/{}/reply-rules/batch-delete", ch.oa);
+    let (status, body) = post(&batch, with_token(&token, vec![])).await;
+    assert_eq!(status, 422, "nothing chosen");
+    assert!(body.contains("ids"));
+    let first = all[0].id.to_string();
+    let second = all[1].id.to_string();
+    let (status, body) = post(
+        &batch,
+        with_token(&token, vec![("ids", first), ("ids", second)]),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let (_, page) = app.get(&format!("{rules_page}?deleted=1")).await;
+    assert!(page.contains("已删除"));
+    let left = replies::list(&app.state().store, TenantId::DEFAULT, ch.oa)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    let (status, _) = post(
+        &format!("/console/reply-rules/{}/delete", left[0].id),
+        with_token(&token, vec![]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(
+        replies::list(&app.state().store, TenantId::DEFAULT, ch.oa)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A WeCom app has no subscribe rules; the English page has its words.
+    let (status, page) = app
+        .get(&format!("/console/channels/{}/reply-rules", ch.app))
+        .await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("value=\"subscribe\""));
+    let mut subscribe = form("关注", "", "1");
+    subscribe[1].1 = "subscribe".into();
+    let (status, body) = post(
+        &format!("/console/channels/{}/reply-rules", ch.app),
+        with_token(&token, subscribe),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("action"));
+    app.get("/console/lang/en").await;
+    let (_, english) = app.get(&rules_page).await;
+    assert!(english.contains("Auto-reply rules") && english.contains("Match mode"));
+    app.stop().await;
+});
+
+store_test!(auditors_see_rules_without_forms, |db| async move {
+    let app = TestApp::start(&db).await;
+    let admin = app.api_key(&[Scope::Admin]).await;
+    let ch = channels(&app, &admin).await;
+    let id = rule(
+        &app,
+        &admin,
+        ch.oa,
+        text_rule("报销", "contains", "报销", "报销规则", 1),
+    )
+    .await;
+    add_user(&app, "eve", Role::Auditor).await;
+    login(&app, "eve", PASSWORD).await;
+    let rules_page = format!("/console/channels/{}/reply-rules", ch.oa);
+    let (status, page) = app.get(&rules_page).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("报销规则") && page.contains("只读"));
+    for form in [
+        "reply-rule-form",
+        "batch-delete",
+        "name=\"ids\"",
+        "/enabled",
+        "/delete",
+    ] {
+        assert!(!page.contains(form), "an auditor sees no {form}");
+    }
+    let (status, edit) = app.get(&format!("/console/reply-rules/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(!edit.contains("reply-rule-edit"));
+    let token = csrf_of(&page);
+    for (path, fields) in [
+        (
+            rules_page.clone(),
+            vec![
+                ("_csrf", token.as_str()),
+                ("name", "x"),
+                ("reply", "x"),
+                ("priority", "1"),
+            ],
+        ),
+        (
+            format!("/console/reply-rules/{id}/enabled"),
+            vec![("_csrf", token.as_str()), ("enabled", "0")],
+        ),
+        (
+            format!("/console/reply-rules/{id}/delete"),
+            vec![("_csrf", token.as_str())],
+        ),
+        (
+            format!("{rules_page}/batch-delete"),
+            vec![("_csrf", token.as_str()), ("ids", "1")],
+        ),
+    ] {
+        let (status, _) = post_form(&app, &path, &fields).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let still = replies::get(&app.state().store, TenantId::DEFAULT, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(still.enabled);
     app.stop().await;
 });
