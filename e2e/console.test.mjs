@@ -157,6 +157,23 @@ test('log in, visit every page of the navigation, change a setting, see it audit
   await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-channel-created.png`), fullPage: true });
   index += 1;
 
+  // Its auto-reply rules (回调设置): the match mode and keyword are for text rules only.
+  await Promise.all([page.waitForURL(/\/reply-rules$/), page.click('[data-testid=reply-rules-link]')]);
+  const ruleForm = '[data-testid=reply-rule-form]';
+  await page.selectOption(`${ruleForm} select[name=action]`, 'image');
+  assert.ok(await page.isDisabled(`${ruleForm} input[name=keyword]`), 'an image rule has no keyword');
+  await page.selectOption(`${ruleForm} select[name=action]`, 'text');
+  await page.fill(`${ruleForm} input[name=name]`, '报销指引');
+  await page.selectOption(`${ruleForm} select[name=match_mode]`, 'prefix');
+  await page.fill(`${ruleForm} input[name=keyword]`, '报销');
+  await page.fill(`${ruleForm} textarea[name=reply]`, '报销请在 OA 提交：\nhttps://oa.example.com/expense');
+  await page.fill(`${ruleForm} input[name=priority]`, '10');
+  await Promise.all([page.waitForURL(/reply-rules\?saved=1/), page.click(`${ruleForm} button[type=submit]`)]);
+  const rules = await page.textContent('[data-testid=reply-rules-table]');
+  assert.ok(rules.includes('报销指引') && rules.includes('https://oa.example.com/expense'), rules);
+  await page.screenshot({ path: join(shots, `${String(index).padStart(2, '0')}-reply-rules.png`), fullPage: true });
+  index += 1;
+
   // A business system with a webhook subscription: the secret is shown once, masked after; a
   // test event goes out through the background dispatcher and shows in the delivery log.
   await page.goto(new URL('/console/business-systems', consoleUrl).href);

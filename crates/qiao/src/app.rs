@@ -14,6 +14,7 @@ use crate::callback::writer::InboxWriter;
 use crate::config::{Config, redact_url};
 use crate::console::throttle::LoginThrottle;
 use crate::gateway::Gateway;
+use crate::replies::RuleCache;
 use crate::secrets::{KeySource, Sealer, load_or_create_master_key, verify_master_key};
 use crate::store::Store;
 use crate::webhooks::{self, Dispatcher};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// The webhook dispatcher's HTTP client and wake-up signal.
     pub webhooks: Dispatcher,
+    /// The compiled auto-reply rules per channel (callback path), invalidated by every change.
+    pub reply_rules: Arc<RuleCache>,
 }
 
 /// Opens the database (creating the data directory for SQLite), migrates it, and loads and
@@ -67,6 +70,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
         store,
         webhooks,
         gateway: Arc::new(gateway),
+        reply_rules: Arc::default(),
     };
     Ok((state, source))
 }

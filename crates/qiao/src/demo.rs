@@ -68,6 +68,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     file.simulator = simulator_accounts(&simulator);
     register_simulator_channels(&server.state, &simulator).await?;
     file.callbacks = enable_callbacks(&server.state, &base).await?;
+    connect_simulator(&server.state, &simulator, &file.callbacks).await?;
     write_private_file(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     println!("Qiao demo is running.");
     println!(
@@ -377,6 +378,132 @@ async fn enable_callbacks(state: &AppState, base: &str) -> anyhow::Result<Vec<se
     Ok(out)
 }
 
+/// Points the simulator's pushes at Qiao's receivers and gives each channel a few reply
+/// rules, so that a newcomer can chat with the demo accounts in the simulator at once.
+async fn connect_simulator(
+    state: &AppState,
+    sim: &wxsim::Simulator,
+    receivers: &[serde_json::Value],
+) -> anyhow::Result<()> {
+    use crate::channels::{self, ChannelKind};
+    use crate::replies::{self, MatchMode, NewRule, ReplyAction};
+    let tenant = TenantId::DEFAULT;
+    let actor = Actor {
+        name: "demo".into(),
+        ip: None,
+        request_id: None,
+    };
+    for receiver in receivers {
+        let text = |k: &str| receiver[k].as_str().unwrap_or_default().to_string();
+        let Some(channel_id) = receiver["channel_id"].as_i64() else {
+            continue;
+        };
+        let Some(channel) = channels::get(&state.store, &state.sealer, tenant, channel_id).await?
+        else {
+            continue;
+        };
+        let account = match (channel.kind, channel.parent_id) {
+            (ChannelKind::WecomApp, Some(corp)) => {
+                match channels::get(&state.store, &state.sealer, tenant, corp).await? {
+                    Some(corp) => format!("{}/{}", corp.external_id, channel.external_id),
+                    None => continue,
+                }
+            }
+            _ => channel.external_id.clone(),
+        };
+        let config = wxsim::CallbackConfig::new(
+            account,
+            text("url"),
+            text("token"),
+            text("encoding_aes_key"),
+            wxsim::CallbackMode::Safe,
+        );
+        sim.register_callback(config)
+            .map_err(|e| anyhow::anyhow!("registering a simulator callback: {e}"))?;
+        if !replies::list(&state.store, tenant, channel_id)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        let subscribe = channel.kind == ChannelKind::OfficialAccount;
+        let mut rules = vec![
+            (
+                "问候",
+                ReplyAction::Text,
+                Some(MatchMode::Contains),
+                Some("你好"),
+                "您好！这里是桥（Qiao）的演示。\n回复「工资」或「请假」试试。",
+                10,
+            ),
+            (
+                "工资",
+                ReplyAction::Text,
+                Some(MatchMode::Contains),
+                Some("工资"),
+                "工资条请在 OA 中查看：\nhttps://oa.example.com/payslip",
+                20,
+            ),
+            (
+                "请假",
+                ReplyAction::Text,
+                Some(MatchMode::Prefix),
+                Some("请假"),
+                "请假请在 OA 提交流程：https://oa.example.com/leave",
+                20,
+            ),
+            (
+                "图片",
+                ReplyAction::Image,
+                None,
+                None,
+                "图片已收到，谢谢！",
+                50,
+            ),
+            (
+                "托管",
+                ReplyAction::Text,
+                Some(MatchMode::Hosting),
+                None,
+                "已收到您的消息，我们会尽快回复。",
+                100,
+            ),
+        ];
+        if subscribe {
+            rules.push((
+                "关注",
+                ReplyAction::Subscribe,
+                None,
+                None,
+                "感谢关注！回复「你好」开始。",
+                1,
+            ));
+        }
+        for (name, action, match_mode, keyword, reply, priority) in rules {
+            let rule = NewRule {
+                name: name.into(),
+                action,
+                match_mode,
+                keyword: keyword.map(str::to_string),
+                reply: reply.into(),
+                priority: priority.into(),
+                enabled: true,
+            };
+            replies::create(
+                &state.store,
+                &state.reply_rules,
+                tenant,
+                channel_id,
+                rule,
+                &actor,
+                clock::now_ms(),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The simulator's accounts with their credentials, and the base URL of each role.
 fn simulator_accounts(sim: &wxsim::Simulator) -> serde_json::Value {
     use wxsim::Role;
@@ -391,6 +518,7 @@ fn simulator_accounts(sim: &wxsim::Simulator) -> serde_json::Value {
         "official_accounts": seed.official_accounts.iter().map(|a| serde_json::json!({
             "name": a.name, "original_id": a.original_id, "app_id": a.appid, "app_secret": a.secret,
             "api_base_url": sim.role_url(Role::Api),
+            "fan": a.fans.first().map(|f| f.openid.clone()),
         })).collect::<Vec<_>>(),
         "wecom_corps": seed.corps.iter().map(|c| serde_json::json!({
             "name": c.name, "corp_id": c.corpid,

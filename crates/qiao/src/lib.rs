@@ -17,6 +17,7 @@ pub mod demo;
 pub mod domain_files;
 pub mod gateway;
 pub mod http;
+pub mod replies;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -12,6 +12,7 @@ mod callbacks;
 mod channels;
 mod domain_files;
 mod gateway;
+mod replies;
 mod settings;
 mod webhooks;
 
@@ -54,6 +55,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .merge(gateway::routes())
         .merge(business_systems::routes())
         .merge(webhooks::routes())
+        .merge(replies::routes())
         .merge(audit_log::routes())
         .split_for_parts();
     doc.info = InfoBuilder::new()

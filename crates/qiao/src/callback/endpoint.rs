@@ -19,11 +19,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use wx::crypto::{CallbackQuery, CryptoError, EnvelopeFormat, verify_plain_query};
-use wx::message::{Message, Platform, SUCCESS};
+use wx::message::{Inbound, Message, Platform, Reply, ReplyTo, SUCCESS};
 
 use crate::app::AppState;
 use crate::clock;
 use crate::http::ApiError;
+use crate::replies::Action;
 
 use super::cache::ReceiverCtx;
 use super::store::NewInboxRow;
@@ -248,12 +249,39 @@ async fn receive(
     answer(&ctx, &query, opened.encrypted, reply.as_deref())
 }
 
-/// The passive reply for a push, as plaintext XML; `None` acknowledges without a reply.
-async fn reply_for(_state: &AppState, ctx: &ReceiverCtx, _message: &Message) -> Option<String> {
+/// The passive reply for a push, as plaintext XML, from the channel's auto-reply rules;
+/// `None` acknowledges without a reply.
+async fn reply_for(state: &AppState, ctx: &ReceiverCtx, message: &Message) -> Option<String> {
     if ctx.purpose != Purpose::Messages {
         return None;
     }
-    None
+    let action = match message.kind() {
+        Inbound::Text(text) => Action::Text(text.content),
+        Inbound::Image(_) => Action::Image,
+        Inbound::Subscribe(_) if ctx.platform == Platform::OfficialAccount => Action::Subscribe,
+        _ => return None,
+    };
+    let matcher = match state
+        .reply_rules
+        .matcher(&state.store, ctx.tenant, ctx.channel_id)
+        .await
+    {
+        Ok(matcher) => matcher,
+        Err(e) => {
+            // Without rules the push is still stored and acknowledged; a reply is optional.
+            tracing::error!(error = %e, "loading reply rules failed");
+            return None;
+        }
+    };
+    let content = matcher.reply_for(action)?;
+    let to = ReplyTo::answering(message, clock::now_ms() / 1000);
+    match (Reply::Text { content }).render(ctx.platform, &to) {
+        Ok(xml) => Some(xml),
+        Err(e) => {
+            tracing::warn!(error = %e, "the matching rule's reply cannot be sent");
+            None
+        }
+    }
 }
 
 fn answer(

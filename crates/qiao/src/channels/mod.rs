@@ -340,6 +340,15 @@ pub async fn get(
     ))
 }
 
+/// A channel's kind, without its secrets (for the modules that hang things off channels).
+pub async fn kind_of(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<ChannelKind>, StoreError> {
+    Ok(store::get(store, tenant, id).await?.map(|row| row.kind))
+}
+
 pub async fn list(
     store: &Store,
     sealer: &Sealer,

@@ -14,6 +14,7 @@ mod domain_files;
 mod home;
 pub mod i18n;
 mod login;
+mod replies;
 mod session;
 mod settings;
 pub mod throttle;
@@ -133,6 +134,23 @@ pub fn routes() -> Router<AppState> {
             "/console/webhook-deliveries/{id}/resend",
             post(business_systems::resend),
         )
+        .route(
+            "/console/channels/{id}/reply-rules",
+            get(replies::page).post(replies::create),
+        )
+        .route(
+            "/console/channels/{id}/reply-rules/batch-delete",
+            post(replies::batch_delete),
+        )
+        .route(
+            "/console/reply-rules/{id}",
+            get(replies::edit_page).post(replies::update),
+        )
+        .route(
+            "/console/reply-rules/{id}/enabled",
+            post(replies::set_enabled),
+        )
+        .route("/console/reply-rules/{id}/delete", post(replies::delete))
         .route("/console/audit", get(audit::page))
         .route("/console/static/{file}", get(assets::serve))
 }

@@ -35,6 +35,7 @@ migrations! {
     1 => "0001_foundation",
     2 => "0002_channels",
     3 => "0003_callbacks",
+    4 => "0004_reply_rules",
     5 => "0005_business_systems",
     6 => "0006_domain_files",
     7 => "0007_tokens",

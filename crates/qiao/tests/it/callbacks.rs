@@ -565,3 +565,57 @@ store_test!(
         app.stop().await;
     }
 );
+
+store_test!(reply_rules_answer_pushes, |db| async move {
+    let app = TestApp::start(&db).await;
+    let key = app.api_key(&[Scope::Admin]).await;
+    let (channel, pusher) = official_account(&app, &key).await;
+    let rules = [
+        json!({ "name": "工资", "action": "text", "match_mode": "contains", "keyword": "工资", "reply": "工资条请见：\nhttps://oa.example.com/pay", "priority": 10 }),
+        json!({ "name": "请假", "action": "text", "match_mode": "prefix", "keyword": "请假", "reply": "请假请走 OA 流程", "priority": 10 }),
+        json!({ "name": "同级后建", "action": "text", "match_mode": "prefix", "keyword": "请假", "reply": "不应出现", "priority": 10 }),
+        json!({ "name": "停用", "action": "text", "match_mode": "exact", "keyword": "hi", "reply": "disabled", "priority": 1, "enabled": false }),
+        json!({ "name": "托管", "action": "text", "match_mode": "hosting", "reply": "您好，已收到", "priority": 100 }),
+        json!({ "name": "图片", "action": "image", "reply": "图片已收到", "priority": 50 }),
+    ];
+    for rule in rules {
+        let (status, body) = app
+            .api(
+                Method::POST,
+                &format!("/channels/{channel}/reply-rules"),
+                Some(&key),
+                Some(rule),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let cases = [
+        ("查一下工资", "工资条请见：\nhttps://oa.example.com/pay"),
+        ("请假三天", "请假请走 OA 流程"),
+        ("hi", "您好，已收到"),
+    ];
+    for (i, (text, expected)) in cases.into_iter().enumerate() {
+        let (query, body) = pusher.encrypted(
+            &text_message("oFan", text, 8000 + i as u64),
+            &now_secs(),
+            "n",
+        );
+        let (status, answer) = pusher.post(&app.client, &query, body).await;
+        assert_eq!(status, 200);
+        let reply = pusher.crypt.decrypt_reply(answer.as_bytes()).unwrap();
+        let reply = wx::message::Message::parse(reply.message_str().unwrap()).unwrap();
+        assert_eq!(reply.get("Content"), Some(expected), "{text}");
+        assert_eq!(reply.get("ToUserName"), Some("oFan"));
+    }
+    let image = format!(
+        "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[oFan]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/p.jpg]]></PicUrl>\
+         <MediaId><![CDATA[m1]]></MediaId><MsgId>8100</MsgId></xml>",
+        now_secs()
+    );
+    let (query, body) = pusher.encrypted(&image, &now_secs(), "n");
+    let (_, answer) = pusher.post(&app.client, &query, body).await;
+    let reply = pusher.crypt.decrypt_reply(answer.as_bytes()).unwrap();
+    assert!(reply.message_str().unwrap().contains("图片已收到"));
+    app.stop().await;
+});

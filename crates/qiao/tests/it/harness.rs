@@ -610,3 +610,5 @@ pub async fn raw_database(db: &TestDb) -> Vec<u8> {
         }
     }
 }
+
+// The console over HTTP: users, login, forms with their CSRF token.

@@ -11,5 +11,6 @@ mod console;
 mod domain_files;
 mod foundation;
 mod ops;
+mod replies;
 mod tokens;
 mod webhooks;
