@@ -13,6 +13,7 @@ use crate::channels::{
 };
 use crate::clock;
 
+use super::i18n::{Texts, format_time};
 use super::{Console, ConsoleError, ConsoleForm, NoFields, PageCtx, render_status, store_error};
 
 /// The console section a kind belongs to (a WeCom app lives under 企业微信).
@@ -55,6 +56,35 @@ struct DetailPage {
     form: ChannelForm,
     app_form: ChannelForm,
     editing: bool,
+    /// Token state, when the channel has a credential to fetch one with.
+    token: Option<TokenView>,
+}
+
+/// A channel's token state in words for the page (never the token itself).
+pub struct TokenView {
+    pub valid_until: String,
+    pub fetched_at: String,
+    pub fetches: String,
+    pub warning: Option<String>,
+    pub last_error: Option<String>,
+    pub last_event: Option<String>,
+}
+
+impl TokenView {
+    fn of(state: crate::gateway::TokenState, t: &Texts) -> Self {
+        let when = |ms: Option<i64>| ms.map(format_time).unwrap_or_else(|| t.not_set.to_string());
+        Self {
+            valid_until: when(state.valid_until_ms),
+            fetched_at: when(state.fetched_at_ms),
+            fetches: match state.daily_quota {
+                Some(quota) => format!("{} / {quota}", state.fetches_today),
+                None => state.fetches_today.to_string(),
+            },
+            warning: state.warning,
+            last_error: state.last_error,
+            last_event: state.health.last_event,
+        }
+    }
 }
 
 fn title(console: &Console, kind: ChannelKind) -> &'static str {
@@ -439,7 +469,14 @@ async fn show_detail(
     ctx.nav = super::nav(console.t, back);
     ctx.flash = flash;
     ctx.error = error;
+    let token = state
+        .gateway
+        .state(tenant, id)
+        .await
+        .ok()
+        .map(|s| TokenView::of(s, console.t));
     let page = DetailPage {
+        token,
         title: title(console, channel.kind),
         form: form.unwrap_or_else(|| ChannelForm::of(&channel)),
         app_form: ChannelForm {
@@ -509,6 +546,38 @@ pub async fn update(
             .await
         }
     }
+}
+
+/// 测试连接: fetches a token and shows the outcome, or the problem with its fix.
+pub async fn test_connection(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ConsoleForm { console, form }: ConsoleForm<NoFields>,
+) -> Result<Response, ConsoleError> {
+    let NoFields {} = form;
+    console.require_write()?;
+    let tenant = console.session.tenant;
+    let (flash, error) = match state.gateway.test_connection(tenant, id).await {
+        Ok(test) if test.ok => (
+            Some(format!(
+                "{} {}",
+                console.t.tk_ok,
+                test.valid_until_ms.map(format_time).unwrap_or_default()
+            )),
+            None,
+        ),
+        Ok(test) => (
+            None,
+            Some(format!(
+                "{} → {}",
+                test.problem.unwrap_or_default(),
+                test.fix.unwrap_or_default()
+            )),
+        ),
+        Err(crate::gateway::GatewayError::Store(e)) => return Err(store_error(e)),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    show_detail(&state, &console, id, StatusCode::OK, None, flash, error).await
 }
 
 pub async fn add_app(

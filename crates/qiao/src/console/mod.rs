@@ -72,6 +72,10 @@ pub fn routes() -> Router<AppState> {
             get(channels::detail).post(channels::update),
         )
         .route("/console/channels/{id}/apps", post(channels::add_app))
+        .route(
+            "/console/channels/{id}/test-connection",
+            post(channels::test_connection),
+        )
         .route("/console/channels/{id}/delete", post(channels::delete))
         .route(
             "/console/channels/{id}/callbacks",

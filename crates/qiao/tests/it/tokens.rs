@@ -382,3 +382,62 @@ async fn three_nodes_fetch_once_postgres() {
     })
     .await;
 }
+
+store_test!(
+    console_shows_token_state_and_tests_the_connection,
+    |db| async move {
+        use crate::harness::{PASSWORD, add_user, csrf_of, login, post_form};
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let (channel, _) = register_oa(&app, &admin, &sim).await;
+        add_user(&app, "root", qiao::auth::Role::SuperAdmin).await;
+        login(&app, "root", PASSWORD).await;
+        let (_, page) = app.get(&format!("/console/channels/{channel}")).await;
+        assert!(
+            page.contains("token-state"),
+            "the channel page shows its token state"
+        );
+        let (status, page) = post_form(
+            &app,
+            &format!("/console/channels/{channel}/test-connection"),
+            &[("_csrf", &csrf_of(&page))],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(page.contains("连接正常"), "test connection succeeded");
+        assert!(
+            page.contains("1 / 2000"),
+            "one token fetched today, of the daily quota"
+        );
+
+        sim.state()
+            .add_fault(wxsim::FaultSpec {
+                errmsg: Some(
+                    "invalid ip 198.51.100.4 ipv6 ::ffff:198.51.100.4, not in whitelist rid: 2"
+                        .into(),
+                ),
+                ..wxsim::FaultSpec::errcode(STABLE_TOKEN, 40164)
+            })
+            .unwrap();
+        // Force a fetch: the stored token is dropped as if it had expired.
+        qiao::on_db!(&app.state().store.db, pool => {
+        sqlx::query("UPDATE access_tokens SET expires_at_ms = 0").execute(pool).await.map(|_| ())
+    })
+    .unwrap();
+        // A restarted node has no token in memory and must fetch: WeChat refuses its IP.
+        let app = app.restart().await;
+        let (_, page) = app.get(&format!("/console/channels/{channel}")).await;
+        let (_, page) = post_form(
+            &app,
+            &format!("/console/channels/{channel}/test-connection"),
+            &[("_csrf", &csrf_of(&page))],
+        )
+        .await;
+        assert!(
+            page.contains("198.51.100.4") && page.contains("whitelist"),
+            "the refusal is explained with the IP"
+        );
+        app.stop().await;
+    }
+);

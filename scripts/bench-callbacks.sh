@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Callback load benchmark: Qiao against the peers of ../shared/bench/callback, in one sitting,
+# under the loader that encrypts every request as it sends it (cbload: every MsgId new, so no
+# request takes Qiao's "already seen" path).
+#
+#   scripts/bench-callbacks.sh            # Qiao (SQLite), then rust-ref and starlette-uvicorn
+#   PEERS="" scripts/bench-callbacks.sh   # Qiao only
+#   DURATION=20 ROUNDS=2 ...              # passed to the harness
+#
+# It builds the release binary, starts `qiao serve` on a fresh SQLite data directory,
+# registers the benchmark account (Token, EncodingAESKey, AppID of the harness) as an
+# Official Account in safe mode with the harness's 50 rules created in id order, and runs
+# the harness's run_bench.sh against its callback URL. Results: $OUT/results.jsonl and a
+# table from report.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bench="${BENCH_DIR:-$root/../shared/bench/callback}"
+out="${OUT:-/tmp/qiao-cbbench}"
+port="${PORT:-18090}"
+export LOADER="${LOADER:-cbload}" DURATION="${DURATION:-20}" ROUNDS="${ROUNDS:-1}"
+export RESULTS="$out/results.jsonl"
+mkdir -p "$out"
+
+cargo build --release -p qiao --quiet
+target="${CARGO_TARGET_DIR:-target}"
+bin="$target/release/qiao"
+
+data="$(mktemp -d)"
+"$bin" admin --data-dir "$data" create-api-key --name bench --scopes admin --output "$data/key" >/dev/null
+key="$(cat "$data/key")"
+QIAO_LOG_LEVEL=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$out/qiao.log" 2>&1 &
+qiao=$!
+trap 'kill $qiao 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+
+api() { curl -fsS -H "Authorization: Bearer $key" -H 'content-type: application/json' "$@"; }
+python3 - "$bench" "$port" "$key" >"$out/path" <<'EOF'
+import json, sys, urllib.request
+bench, port, key = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, bench)
+import wxbench
+base = f"http://127.0.0.1:{port}/api/v1"
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {key}", "content-type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+oa = call("POST", "/channels", {"kind": "official_account", "name": "bench", "app_id": wxbench.DEFAULTS["appid"],
+          "app_secret": "0123456789abcdef0123456789abcdef", "original_id": wxbench.DEFAULTS["original_id"],
+          "account_type": "service", "verified": True})
+receiver = call("POST", f"/channels/{oa['id']}/callbacks", {"mode": "safe", "token": wxbench.DEFAULTS["token"],
+                "encoding_aes_key": wxbench.DEFAULTS["aes_key"]})
+call("PATCH", f"/callbacks/{receiver['id']}", {"enabled": True})
+for rule in json.load(open(f"{bench}/rules.json"))["rules"]:
+    body = {"name": rule["name"][:64], "action": "text", "match_mode": rule["match"], "reply": rule["reply"],
+            "priority": rule["priority"], "enabled": rule["enabled"]}
+    if rule["match"] != "hosting":
+        body["keyword"] = rule["keyword"]
+    call("POST", f"/channels/{oa['id']}/reply-rules", body)
+print(receiver["url"].split(f":{port}", 1)[1])
+EOF
+path="$(cat "$out/path")"
+echo "Qiao's benchmark callback: $path"
+
+LABEL=qiao CONFIG="qiao serve, SQLite, group commit" "$bench/run_bench.sh" "$path" "$port"
+kill $qiao 2>/dev/null || true
+
+for peer in ${PEERS-rust-ref starlette-uvicorn}; do
+  PORT=$((port + 1)) "$bench/peers/$peer/start.sh" >"$out/$peer.log" 2>&1 &
+  peer_pid=$!
+  sleep 3
+  LABEL=$peer "$bench/run_bench.sh" /wechat $((port + 1)) || true
+  kill -- -$peer_pid 2>/dev/null || kill $peer_pid 2>/dev/null || true
+  pkill -f "peers/$peer" 2>/dev/null || true
+  sleep 1
+done
+
+"${CBBENCH_VENV:-/tmp/cbbench-venv}/bin/python" "$bench/report.py" "$RESULTS" | tee "$out/table.md"
