@@ -22,6 +22,10 @@ export LOADER="${LOADER:-cbload}" DURATION="${DURATION:-20}" ROUNDS="${ROUNDS:-1
 export RESULTS="$out/results.jsonl"
 mkdir -p "$out"
 
+venv="${CBBENCH_VENV:-/tmp/cbbench-venv}"
+[ -x "$venv/bin/python" ] || CBBENCH_VENV="$venv" "$bench/setup_env.sh"
+py="$venv/bin/python"
+
 cargo build --release -p qiao --quiet
 target="${CARGO_TARGET_DIR:-target}"
 bin="$target/release/qiao"
@@ -34,32 +38,8 @@ qiao=$!
 trap 'kill $qiao 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 
-api() { curl -fsS -H "Authorization: Bearer $key" -H 'content-type: application/json' "$@"; }
-python3 - "$bench" "$port" "$key" >"$out/path" <<'EOF'
-import json, sys, urllib.request
-bench, port, key = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.path.insert(0, bench)
-import wxbench
-base = f"http://127.0.0.1:{port}/api/v1"
-def call(method, path, body=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {key}", "content-type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
-oa = call("POST", "/channels", {"kind": "official_account", "name": "bench", "app_id": wxbench.DEFAULTS["appid"],
-          "app_secret": "0123456789abcdef0123456789abcdef", "original_id": wxbench.DEFAULTS["original_id"],
-          "account_type": "service", "verified": True})
-receiver = call("POST", f"/channels/{oa['id']}/callbacks", {"mode": "safe", "token": wxbench.DEFAULTS["token"],
-                "encoding_aes_key": wxbench.DEFAULTS["aes_key"]})
-call("PATCH", f"/callbacks/{receiver['id']}", {"enabled": True})
-for rule in json.load(open(f"{bench}/rules.json"))["rules"]:
-    body = {"name": rule["name"][:64], "action": "text", "match_mode": rule["match"], "reply": rule["reply"],
-            "priority": rule["priority"], "enabled": rule["enabled"]}
-    if rule["match"] != "hosting":
-        body["keyword"] = rule["keyword"]
-    call("POST", f"/channels/{oa['id']}/reply-rules", body)
-print(receiver["url"].split(f":{port}", 1)[1])
-EOF
-path="$(cat "$out/path")"
+"$py" scripts/bench/register.py "$bench" "$port" "$key" >"$out/registered.json"
+path="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["oa_path"])' "$out/registered.json")"
 echo "Qiao's benchmark callback: $path"
 
 LABEL=qiao CONFIG="qiao serve, SQLite, group commit" "$bench/run_bench.sh" "$path" "$port"
