@@ -48,7 +48,11 @@ kill $qiao 2>/dev/null || true
 for peer in ${PEERS-rust-ref starlette-uvicorn}; do
   PORT=$((port + 1)) "$bench/peers/$peer/start.sh" >"$out/$peer.log" 2>&1 &
   peer_pid=$!
-  sleep 3
+  # A peer may build itself on first start (rust-ref: cargo build --release).
+  for _ in $(seq 1 600); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null && break
+    sleep 0.5
+  done
   LABEL=$peer "$bench/run_bench.sh" /wechat $((port + 1)) || true
   kill -- -$peer_pid 2>/dev/null || kill $peer_pid 2>/dev/null || true
   pkill -f "peers/$peer" 2>/dev/null || true

@@ -210,44 +210,59 @@ pub struct NewInboxRow {
     pub reply: Option<String>,
 }
 
-/// Inserts a row unless its de-duplication key is already there. Returns `None` for a new
-/// row, or the reply stored with the earlier copy for a retry.
-pub async fn insert_inbox(
+/// Inserts a batch of rows in one statement, skipping those whose de-duplication key is
+/// already stored (or appears earlier in the batch). Returns, per row, whether it was new.
+pub async fn insert_inbox_batch(
     tx: &mut Tx,
-    row: &NewInboxRow,
-) -> Result<Option<Option<String>>, StoreError> {
-    let inserted: Option<(i64,)> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "INSERT INTO inbox (tenant_id, receiver_id, channel_id, dedup_key, kind, from_user, \
-             create_time, received_ms, payload, raw, reply) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (receiver_id, dedup_key) DO NOTHING RETURNING id",
-        )
-        .bind(row.tenant.0)
-        .bind(row.receiver_id)
-        .bind(row.channel_id)
-        .bind(&row.dedup_key)
-        .bind(&row.kind)
-        .bind(&row.from_user)
-        .bind(row.create_time)
-        .bind(row.received_ms)
-        .bind(row.payload.to_string())
-        .bind(&row.raw)
-        .bind(&row.reply)
-        .fetch_optional(&mut *conn)
-        .await
-    })?;
-    if inserted.is_some() {
-        return Ok(None);
+    rows: &[&NewInboxRow],
+) -> Result<Vec<bool>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    let (reply,): (Option<String>,) = on_tx!(tx, conn => {
+    let inserted: Vec<(i64, String)> = on_tx!(tx, conn => {
+        let mut query = sqlx::QueryBuilder::new(
+            "INSERT INTO inbox (tenant_id, receiver_id, channel_id, dedup_key, kind, from_user, \
+             create_time, received_ms, payload, raw, reply) ",
+        );
+        query.push_values(rows.iter(), |mut b, row| {
+            b.push_bind(row.tenant.0)
+                .push_bind(row.receiver_id)
+                .push_bind(row.channel_id)
+                .push_bind(row.dedup_key.as_str())
+                .push_bind(row.kind.as_str())
+                .push_bind(row.from_user.as_str())
+                .push_bind(row.create_time)
+                .push_bind(row.received_ms)
+                .push_bind(row.payload.to_string())
+                .push_bind(row.raw.as_str())
+                .push_bind(row.reply.as_deref());
+        });
+        query.push(" ON CONFLICT (receiver_id, dedup_key) DO NOTHING RETURNING receiver_id, dedup_key");
+        query.build_query_as().fetch_all(&mut *conn).await
+    })?;
+    let mut fresh: std::collections::HashSet<(i64, &str)> =
+        inserted.iter().map(|(r, k)| (*r, k.as_str())).collect();
+    // The first row of a key in the batch is the one inserted; a later one is its retry.
+    Ok(rows
+        .iter()
+        .map(|row| fresh.remove(&(row.receiver_id, row.dedup_key.as_str())))
+        .collect())
+}
+
+/// The reply stored with an earlier copy of a push.
+pub async fn stored_reply(
+    tx: &mut Tx,
+    receiver_id: i64,
+    dedup_key: &str,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(Option<String>,)> = on_tx!(tx, conn => {
         sqlx::query_as("SELECT reply FROM inbox WHERE receiver_id = $1 AND dedup_key = $2")
-            .bind(row.receiver_id)
-            .bind(&row.dedup_key)
-            .fetch_one(&mut *conn)
+            .bind(receiver_id)
+            .bind(dedup_key)
+            .fetch_optional(&mut *conn)
             .await
     })?;
-    Ok(Some(reply))
+    Ok(row.and_then(|(reply,)| reply))
 }
 
 /// An inbox entry for the console and the API.

@@ -6,12 +6,14 @@
 //! takes whatever callbacks are waiting (up to [`MAX_BATCH`]), writes them in one
 //! transaction, commits, and then answers them all.
 
+use std::collections::HashMap;
+
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, TenantId};
 use crate::webhooks::{self, Dispatcher, WebhookEvent};
 
-use super::store::{NewInboxRow, insert_inbox};
+use super::store::{NewInboxRow, insert_inbox_batch, stored_reply};
 
 /// The most rows one commit takes.
 pub const MAX_BATCH: usize = 512;
@@ -120,15 +122,31 @@ fn webhook_event(row: &NewInboxRow) -> WebhookEvent {
 
 async fn commit(store: &Store, batch: &[Job]) -> Result<Vec<WriteOutcome>, StoreError> {
     let mut tx = store.begin_write().await?;
+    let rows: Vec<&NewInboxRow> = batch.iter().map(|job| &job.row).collect();
+    let fresh = insert_inbox_batch(&mut tx, &rows).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        outcomes.push(match insert_inbox(&mut tx, &job.row).await? {
-            None => {
-                webhooks::enqueue(&mut tx, job.row.tenant, &webhook_event(&job.row)).await?;
-                WriteOutcome::Stored
-            }
-            Some(reply) => WriteOutcome::Duplicate { reply },
+    let mut events: HashMap<TenantId, Vec<WebhookEvent>> = HashMap::new();
+    for (row, fresh) in rows.iter().zip(fresh) {
+        outcomes.push(if fresh {
+            events
+                .entry(row.tenant)
+                .or_default()
+                .push(webhook_event(row));
+            WriteOutcome::Stored
+        } else {
+            // A retry: the reply given to the first copy (in this batch, or stored before).
+            let reply = match rows
+                .iter()
+                .find(|r| r.receiver_id == row.receiver_id && r.dedup_key == row.dedup_key)
+            {
+                Some(first) if !std::ptr::eq(*first, *row) => first.reply.clone(),
+                _ => stored_reply(&mut tx, row.receiver_id, &row.dedup_key).await?,
+            };
+            WriteOutcome::Duplicate { reply }
         });
+    }
+    for (tenant, events) in &events {
+        webhooks::enqueue_all(&mut tx, *tenant, events).await?;
     }
     tx.commit().await?;
     Ok(outcomes)

@@ -370,6 +370,25 @@ impl ChannelForm {
     }
 }
 
+/// Creates the channel a form describes (a WeCom app under `corp`).
+async fn create_from(
+    state: &AppState,
+    console: &Console,
+    form: ChannelForm,
+    corp: Option<i64>,
+) -> Result<Channel, ChannelError> {
+    let new = form.into_new(corp)?;
+    channels::create(
+        &state.store,
+        &state.sealer,
+        console.session.tenant,
+        new,
+        &console.actor(),
+        clock::now_ms(),
+    )
+    .await
+}
+
 fn channel_error(e: ChannelError) -> Result<String, ConsoleError> {
     match e {
         ChannelError::Store(e) => Err(store_error(e)),
@@ -391,20 +410,7 @@ pub async fn create(
         secret: String::new(),
         ..form.clone()
     };
-    let created = match form.into_new(None) {
-        Ok(new) => {
-            channels::create(
-                &state.store,
-                &state.sealer,
-                console.session.tenant,
-                new,
-                &console.actor(),
-                clock::now_ms(),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let created = create_from(&state, &console, form, None).await;
     match created {
         Ok(channel) => {
             Ok(Redirect::to(&format!("/console/channels/{}?saved=1", channel.id)).into_response())
@@ -590,20 +596,7 @@ pub async fn add_app(
         kind: "wecom_app".into(),
         ..form
     };
-    let created = match form.into_new(Some(corp)) {
-        Ok(new) => {
-            channels::create(
-                &state.store,
-                &state.sealer,
-                console.session.tenant,
-                new,
-                &console.actor(),
-                clock::now_ms(),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let created = create_from(&state, &console, form, Some(corp)).await;
     match created {
         Ok(app) => {
             Ok(Redirect::to(&format!("/console/channels/{}?saved=1", app.id)).into_response())

@@ -584,6 +584,36 @@ pub async fn enqueue(
     Ok(added)
 }
 
+/// [`enqueue`] for several events of one tenant: the subscriptions are read once (the
+/// callback path enqueues a whole group commit at a time).
+pub async fn enqueue_all(
+    tx: &mut Tx,
+    tenant: TenantId,
+    events: &[WebhookEvent],
+) -> Result<usize, StoreError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let subscriptions = store::enabled_subscriptions(tx, tenant).await?;
+    let mut added = 0;
+    for event in events {
+        let mut body = None;
+        for (id, patterns) in &subscriptions {
+            if !matches(patterns, &event.event_type) {
+                continue;
+            }
+            let body = body.get_or_insert_with(|| event.body());
+            if store::insert_delivery(tx, tenant, *id, event, body)
+                .await?
+                .is_some()
+            {
+                added += 1;
+            }
+        }
+    }
+    Ok(added)
+}
+
 /// Enqueues a `webhook.test` event for one subscription (even a disabled one, which then
 /// waits until it is enabled). Audited.
 pub async fn send_test(
