@@ -337,12 +337,7 @@ async fn enable_callbacks(state: &AppState, base: &str) -> anyhow::Result<Vec<se
         ip: None,
         request_id: None,
     };
-    let callbacks = Callbacks {
-        store: &state.store,
-        sealer: &state.sealer,
-        cache: &state.receivers,
-        external_url: base.to_string(),
-    };
+    let callbacks = Callbacks::new(state, base.to_string());
     let mut out = Vec::new();
     for channel in channels::list(&state.store, &state.sealer, tenant, None).await? {
         if !matches!(

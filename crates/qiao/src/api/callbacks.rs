@@ -18,8 +18,6 @@ use crate::callback::{
 use crate::channels;
 use crate::clock;
 use crate::http::{ApiError, ErrorBody};
-use crate::settings;
-use crate::store::TenantId;
 
 use super::{ApiCaller, ApiJson, ApiPath, ApiQuery};
 
@@ -42,23 +40,6 @@ impl From<CallbackError> for ApiError {
     }
 }
 
-/// The receiver service for this request, and the public egress IP in effect.
-async fn service(
-    state: &AppState,
-    tenant: TenantId,
-) -> Result<(Callbacks<'_>, Option<String>), ApiError> {
-    let effective = settings::effective(&state.store, tenant, &state.config).await?;
-    Ok((
-        Callbacks {
-            store: &state.store,
-            sealer: &state.sealer,
-            cache: &state.receivers,
-            external_url: effective.external_url,
-        },
-        effective.public_egress_ip,
-    ))
-}
-
 /// A channel's callback receivers (Token and EncodingAESKey masked).
 #[utoipa::path(get, path = "/channels/{id}/callbacks", tag = "callbacks",
     params(("id" = i64, Path, description = "channel id")),
@@ -70,7 +51,7 @@ async fn list_receivers(
 ) -> Result<Json<Vec<Receiver>>, ApiError> {
     caller.require(Scope::Read)?;
     let tenant = caller.principal.tenant;
-    let (callbacks, _) = service(&state, tenant).await?;
+    let (callbacks, _) = Callbacks::for_tenant(&state, tenant).await?;
     Ok(Json(callbacks.list(tenant, id).await?))
 }
 
@@ -91,7 +72,7 @@ async fn post_receiver(
     let channel = channels::get(&state.store, &state.sealer, tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such channel"))?;
-    let (callbacks, _) = service(&state, tenant).await?;
+    let (callbacks, _) = Callbacks::for_tenant(&state, tenant).await?;
     let receiver = callbacks
         .create(tenant, &channel, body, &caller.actor, clock::now_ms())
         .await?;
@@ -112,7 +93,7 @@ async fn patch_receiver(
 ) -> Result<Json<Receiver>, ApiError> {
     caller.require(Scope::Admin)?;
     let tenant = caller.principal.tenant;
-    let (callbacks, _) = service(&state, tenant).await?;
+    let (callbacks, _) = Callbacks::for_tenant(&state, tenant).await?;
     Ok(Json(
         callbacks
             .update(tenant, id, body, &caller.actor, clock::now_ms())
@@ -131,7 +112,7 @@ async fn delete_receiver(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Admin)?;
     let tenant = caller.principal.tenant;
-    let (callbacks, _) = service(&state, tenant).await?;
+    let (callbacks, _) = Callbacks::for_tenant(&state, tenant).await?;
     callbacks
         .delete(tenant, id, &caller.actor, clock::now_ms())
         .await?;
@@ -150,7 +131,7 @@ async fn get_receiver_values(
 ) -> Result<Json<ReceiverValues>, ApiError> {
     caller.require(Scope::Admin)?;
     let tenant = caller.principal.tenant;
-    let (callbacks, ip) = service(&state, tenant).await?;
+    let (callbacks, ip) = Callbacks::for_tenant(&state, tenant).await?;
     Ok(Json(callbacks.values(tenant, id, ip).await?))
 }
 

@@ -227,10 +227,11 @@ async fn receive(
         raw: String::from_utf8_lossy(&opened.xml).into_owned(),
         reply,
     };
-    let reply = match state.inbox.write(row.clone()).await {
+    let computed = row.reply.clone();
+    let reply = match state.inbox.write(row).await {
         Ok(WriteOutcome::Stored) => {
             metrics::counter!("qiao_callbacks_total", "outcome" => "processed").increment(1);
-            row.reply
+            computed
         }
         Ok(WriteOutcome::Duplicate { reply }) => {
             // WeChat's retry of a push already answered: the same answer again, no processing.

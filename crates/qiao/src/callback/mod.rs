@@ -23,9 +23,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use wx::crypto::EncodingAesKey;
 
+use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::channels::{self, Channel, ChannelKind};
 use crate::secrets::{Sealer, mask};
+use crate::settings;
 use crate::store::{Store, StoreError, TenantId};
 
 pub use cache::ReceiverCache;
@@ -227,7 +229,29 @@ pub struct Callbacks<'a> {
     pub external_url: String,
 }
 
-impl Callbacks<'_> {
+impl<'a> Callbacks<'a> {
+    /// The service on `state`, showing URLs under `external_url`.
+    pub fn new(state: &'a AppState, external_url: String) -> Self {
+        Self {
+            store: &state.store,
+            sealer: &state.sealer,
+            cache: &state.receivers,
+            external_url,
+        }
+    }
+
+    /// The service with the tenant's external URL in effect, and its public egress IP.
+    pub async fn for_tenant(
+        state: &'a AppState,
+        tenant: TenantId,
+    ) -> Result<(Self, Option<String>), StoreError> {
+        let effective = settings::effective(&state.store, tenant, &state.config).await?;
+        Ok((
+            Self::new(state, effective.external_url),
+            effective.public_egress_ip,
+        ))
+    }
+
     fn view(&self, row: store::ReceiverRow) -> Receiver {
         let token = self
             .sealer

@@ -13,7 +13,6 @@ use crate::callback::{
 };
 use crate::channels::{self, Channel};
 use crate::clock;
-use crate::settings;
 
 use super::i18n::format_time;
 use super::{Console, ConsoleError, ConsoleForm, PageCtx, render, render_status, store_error};
@@ -40,24 +39,6 @@ struct ReceiversPage {
     is_official_account: bool,
 }
 
-async fn service<'a>(
-    state: &'a AppState,
-    console: &Console,
-) -> Result<(Callbacks<'a>, Option<String>), ConsoleError> {
-    let effective = settings::effective(&state.store, console.session.tenant, &state.config)
-        .await
-        .map_err(store_error)?;
-    Ok((
-        Callbacks {
-            store: &state.store,
-            sealer: &state.sealer,
-            cache: &state.receivers,
-            external_url: effective.external_url,
-        },
-        effective.public_egress_ip,
-    ))
-}
-
 async fn show(
     state: &AppState,
     console: &Console,
@@ -77,7 +58,9 @@ async fn show(
             &CallbackError::NotFound.to_string(),
         ));
     };
-    let (callbacks, ip) = service(state, console).await?;
+    let (callbacks, ip) = Callbacks::for_tenant(state, console.session.tenant)
+        .await
+        .map_err(store_error)?;
     let reveal = console.session.user.role.can_write();
     let mut receivers = Vec::new();
     for receiver in callbacks
@@ -158,7 +141,9 @@ pub async fn create(
             &CallbackError::NotFound.to_string(),
         ));
     };
-    let (callbacks, _) = service(&state, &console).await?;
+    let (callbacks, _) = Callbacks::for_tenant(&state, console.session.tenant)
+        .await
+        .map_err(store_error)?;
     let new = NewReceiver {
         purpose: Purpose::parse(&form.purpose),
         ..Default::default()
@@ -201,7 +186,9 @@ pub async fn update(
     ConsoleForm { console, form }: ConsoleForm<UpdateForm>,
 ) -> Result<Response, ConsoleError> {
     console.require_write()?;
-    let (callbacks, _) = service(&state, &console).await?;
+    let (callbacks, _) = Callbacks::for_tenant(&state, console.session.tenant)
+        .await
+        .map_err(store_error)?;
     let patch = ReceiverPatch {
         mode: form.mode.as_deref().and_then(Mode::parse),
         enabled: Some(form.enabled.is_some()),

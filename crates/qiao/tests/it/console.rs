@@ -351,15 +351,10 @@ store_test!(callback_settings_and_inbox_pages, |db| async move {
     )
     .await;
     assert_eq!(status, 303);
-    let listed = qiao::callback::Callbacks {
-        store: &app.state().store,
-        sealer: &app.state().sealer,
-        cache: &app.state().receivers,
-        external_url: app.url.clone(),
-    }
-    .list(TenantId::DEFAULT, channel)
-    .await
-    .unwrap();
+    let listed = qiao::callback::Callbacks::new(app.state(), app.url.clone())
+        .list(TenantId::DEFAULT, channel)
+        .await
+        .unwrap();
     assert_eq!(listed[0].mode, qiao::callback::Mode::Compatible);
     assert!(
         !listed[0].enabled,
