@@ -58,6 +58,9 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
     let (key, source) = load_or_create_master_key(&config)?;
     let key = verify_master_key(&store, key, &source).await?;
     let webhooks = Dispatcher::new().context("cannot build the webhook HTTP client")?;
+    let inbox = InboxWriter::start(&store, webhooks.clone())
+        .await
+        .context("cannot open the inbox writer's database connection")?;
     let gateway = Gateway::new(store.clone(), Sealer::new(key.clone()))
         .context("cannot build the WeChat HTTP client")?;
     let state = AppState {
@@ -66,7 +69,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
         metrics: telemetry::metrics_handle(),
         login_throttle: Arc::default(),
         receivers: Arc::default(),
-        inbox: InboxWriter::start(store.clone(), webhooks.clone()),
+        inbox,
         store,
         webhooks,
         gateway: Arc::new(gateway),

@@ -223,7 +223,6 @@ async fn receive(
         from_user: header.from_user_name.unwrap_or_default().to_string(),
         create_time: header.create_time.unwrap_or_default(),
         received_ms: clock::now_ms(),
-        payload: message.to_json(),
         raw: String::from_utf8_lossy(&opened.xml).into_owned(),
         reply,
     };

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use utoipa::ToSchema;
+use wx::message::Message;
 
 use crate::store::{Store, StoreError, TenantId, Tx};
 use crate::{on_db, on_tx};
@@ -204,8 +205,8 @@ pub struct NewInboxRow {
     pub from_user: String,
     pub create_time: i64,
     pub received_ms: i64,
-    /// Every field of the push.
-    pub payload: serde_json::Value,
+    /// The decrypted push as WeChat sent it; its JSON form is derived on read
+    /// ([`payload_of`]), so the hot path stores the push once.
     pub raw: String,
     pub reply: Option<String>,
 }
@@ -222,7 +223,7 @@ pub async fn insert_inbox_batch(
     let inserted: Vec<(i64, String)> = on_tx!(tx, conn => {
         let mut query = sqlx::QueryBuilder::new(
             "INSERT INTO inbox (tenant_id, receiver_id, channel_id, dedup_key, kind, from_user, \
-             create_time, received_ms, payload, raw, reply) ",
+             create_time, received_ms, raw, reply) ",
         );
         query.push_values(rows.iter(), |mut b, row| {
             b.push_bind(row.tenant.0)
@@ -233,7 +234,6 @@ pub async fn insert_inbox_batch(
                 .push_bind(row.from_user.as_str())
                 .push_bind(row.create_time)
                 .push_bind(row.received_ms)
-                .push_bind(row.payload.to_string())
                 .push_bind(row.raw.as_str())
                 .push_bind(row.reply.as_deref());
         });
@@ -247,6 +247,14 @@ pub async fn insert_inbox_batch(
         .iter()
         .map(|row| fresh.remove(&(row.receiver_id, row.dedup_key.as_str())))
         .collect())
+}
+
+/// Every field of a stored push as JSON (`null` if the stored text is not a push, which the
+/// callback path never stores).
+pub fn payload_of(raw: &str) -> serde_json::Value {
+    Message::parse_bytes(raw.as_bytes())
+        .map(|message| message.to_json())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// The reply stored with an earlier copy of a push.
@@ -306,7 +314,7 @@ pub async fn inbox(
     let like = kind_prefix.map(|k| format!("{}%", k.replace(['%', '_'], "")));
     let rows: Vec<RawInbox> = on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT id, channel_id, receiver_id, kind, from_user, create_time, received_ms, payload, reply \
+            "SELECT id, channel_id, receiver_id, kind, from_user, create_time, received_ms, raw, reply \
              FROM inbox WHERE tenant_id = $1 AND ($2 IS NULL OR channel_id = $2) \
              AND ($3 IS NULL OR kind LIKE $3) AND id < $4 ORDER BY id DESC LIMIT $5",
         )
@@ -329,7 +337,7 @@ pub async fn inbox(
                 from_user,
                 create_time,
                 received_ms,
-                payload,
+                raw,
                 reply,
             )| InboxEntry {
                 id,
@@ -339,7 +347,7 @@ pub async fn inbox(
                 from_user,
                 create_time,
                 received_ms,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                payload: payload_of(&raw),
                 reply,
             },
         )

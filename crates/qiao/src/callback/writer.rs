@@ -6,17 +6,19 @@
 //! takes whatever callbacks are waiting (up to [`MAX_BATCH`]), writes them in one
 //! transaction, commits, and then answers them all.
 
-use std::collections::HashMap;
-
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Store, StoreError, TenantId};
-use crate::webhooks::{self, Dispatcher, WebhookEvent};
+use crate::store::{Store, StoreError, TenantId, Tx};
+use crate::webhooks::{Dispatcher, Subscribers, WebhookEvent};
 
-use super::store::{NewInboxRow, insert_inbox_batch, stored_reply};
+use super::store::{NewInboxRow, insert_inbox_batch, payload_of, stored_reply};
 
 /// The most rows one commit takes.
 pub const MAX_BATCH: usize = 512;
+
+/// How many rows the writer commits between two requests for a WAL checkpoint (a few
+/// hundred pages of WAL, below the 1 000 at which SQLite would checkpoint by itself).
+const CHECKPOINT_EVERY_ROWS: usize = 2_000;
 
 /// What happened to a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +49,17 @@ pub struct InboxWriter {
 }
 
 impl InboxWriter {
-    /// Starts the writer task on the current runtime; it stops when every handle is dropped.
-    /// New pushes are queued for the business systems' webhooks in the same transaction, and
-    /// `webhooks` is woken after each commit.
-    pub fn start(store: Store, webhooks: Dispatcher) -> Self {
+    /// Starts the writer task on the current runtime, on a connection of its own; it stops
+    /// when every handle is dropped. New pushes are queued for the business systems' webhooks
+    /// in the same transaction, and `webhooks` is woken after each commit that queued some.
+    pub async fn start(store: &Store, webhooks: Dispatcher) -> Result<Self, StoreError> {
+        let connection = store.dedicated_connection().await?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(store, webhooks, rx));
-        Self { jobs }
+        // One pending request is enough: a checkpoint copies everything committed before it.
+        let (checkpoints, requests) = mpsc::channel(1);
+        tokio::spawn(checkpointer(store.clone(), requests));
+        tokio::spawn(run(connection, webhooks, checkpoints, rx));
+        Ok(Self { jobs })
     }
 
     /// Stores `row` (or finds its earlier copy) and returns once the outcome is durable.
@@ -67,8 +73,24 @@ impl InboxWriter {
     }
 }
 
-async fn run(store: Store, webhooks: Dispatcher, mut rx: mpsc::Receiver<Job>) {
+/// Checkpoints the SQLite WAL on the shared pool whenever the writer asks, so that the
+/// writer's own commits never wait for the copy and its fsync.
+async fn checkpointer(store: Store, mut requests: mpsc::Receiver<()>) {
+    while requests.recv().await.is_some() {
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "inbox WAL checkpoint failed; the next one retries");
+        }
+    }
+}
+
+async fn run(
+    store: Store,
+    webhooks: Dispatcher,
+    checkpoints: mpsc::Sender<()>,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut rows_since_checkpoint = 0;
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -79,9 +101,15 @@ async fn run(store: Store, webhooks: Dispatcher, mut rx: mpsc::Receiver<Job>) {
         }
         metrics::histogram!("qiao_inbox_commit_batch_rows").record(batch.len() as f64);
         match commit(&store, &batch).await {
-            Ok(outcomes) => {
-                if outcomes.contains(&WriteOutcome::Stored) {
+            Ok((outcomes, enqueued)) => {
+                if enqueued > 0 {
                     webhooks.wake();
+                }
+                rows_since_checkpoint += batch.len();
+                if rows_since_checkpoint >= CHECKPOINT_EVERY_ROWS
+                    && checkpoints.try_send(()).is_ok()
+                {
+                    rows_since_checkpoint = 0;
                 }
                 for (job, outcome) in batch.drain(..).zip(outcomes) {
                     let _ = job.done.send(Ok(outcome));
@@ -98,14 +126,18 @@ async fn run(store: Store, webhooks: Dispatcher, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// The webhook event of a new push: `callback.event` for events, `callback.message` for
-/// messages, with every field of the push.
-fn webhook_event(row: &NewInboxRow) -> WebhookEvent {
-    let event_type = if row.kind.starts_with("event:") {
+/// The webhook event type of a push: `callback.event` for events, `callback.message` for
+/// messages.
+fn event_type(row: &NewInboxRow) -> &'static str {
+    if row.kind.starts_with("event:") {
         "callback.event"
     } else {
         "callback.message"
-    };
+    }
+}
+
+/// The webhook event of a new push, with every field of the push.
+fn webhook_event(row: &NewInboxRow, event_type: &str) -> WebhookEvent {
     WebhookEvent {
         id: format!("{}:{}", row.receiver_id, row.dedup_key),
         event_type: event_type.to_string(),
@@ -115,23 +147,18 @@ fn webhook_event(row: &NewInboxRow) -> WebhookEvent {
             "kind": row.kind,
             "from_user": row.from_user,
             "create_time": row.create_time,
-            "message": row.payload,
+            "message": payload_of(&row.raw),
         }),
     }
 }
 
-async fn commit(store: &Store, batch: &[Job]) -> Result<Vec<WriteOutcome>, StoreError> {
+async fn commit(store: &Store, batch: &[Job]) -> Result<(Vec<WriteOutcome>, usize), StoreError> {
     let mut tx = store.begin_write().await?;
     let rows: Vec<&NewInboxRow> = batch.iter().map(|job| &job.row).collect();
     let fresh = insert_inbox_batch(&mut tx, &rows).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut events: HashMap<TenantId, Vec<WebhookEvent>> = HashMap::new();
-    for (row, fresh) in rows.iter().zip(fresh) {
+    for (row, &fresh) in rows.iter().zip(&fresh) {
         outcomes.push(if fresh {
-            events
-                .entry(row.tenant)
-                .or_default()
-                .push(webhook_event(row));
             WriteOutcome::Stored
         } else {
             // A retry: the reply given to the first copy (in this batch, or stored before).
@@ -145,9 +172,42 @@ async fn commit(store: &Store, batch: &[Job]) -> Result<Vec<WriteOutcome>, Store
             WriteOutcome::Duplicate { reply }
         });
     }
-    for (tenant, events) in &events {
-        webhooks::enqueue_all(&mut tx, *tenant, events).await?;
-    }
+    let enqueued = enqueue_webhooks(&mut tx, &rows, &fresh).await?;
     tx.commit().await?;
-    Ok(outcomes)
+    Ok((outcomes, enqueued))
+}
+
+/// Queues the new pushes for the business systems' webhooks, in the inbox's transaction.
+/// An event is built only for a tenant whose subscriptions take it, so a tenant without
+/// webhooks costs one read per commit. Returns how many deliveries were queued.
+async fn enqueue_webhooks(
+    tx: &mut Tx,
+    rows: &[&NewInboxRow],
+    fresh: &[bool],
+) -> Result<usize, StoreError> {
+    let mut tenants: Vec<TenantId> = rows
+        .iter()
+        .zip(fresh)
+        .filter(|(_, fresh)| **fresh)
+        .map(|(row, _)| row.tenant)
+        .collect();
+    tenants.sort_unstable_by_key(|t| t.0);
+    tenants.dedup();
+    let mut enqueued = 0;
+    for tenant in tenants {
+        let subscribers = Subscribers::load(tx, tenant).await?;
+        for (row, _) in rows
+            .iter()
+            .zip(fresh)
+            .filter(|(row, fresh)| **fresh && row.tenant == tenant)
+        {
+            let event_type = event_type(row);
+            if subscribers.want(event_type) {
+                enqueued += subscribers
+                    .enqueue(tx, &webhook_event(row, event_type))
+                    .await?;
+            }
+        }
+    }
+    Ok(enqueued)
 }

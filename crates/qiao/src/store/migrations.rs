@@ -39,6 +39,7 @@ migrations! {
     5 => "0005_business_systems",
     6 => "0006_domain_files",
     7 => "0007_tokens",
+    8 => "0008_inbox_raw_only",
 }
 
 fn migrator(sources: Vec<(i64, &'static str, &'static str)>) -> Migrator {

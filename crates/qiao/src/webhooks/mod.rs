@@ -566,52 +566,53 @@ pub async fn enqueue(
     tenant: TenantId,
     event: &WebhookEvent,
 ) -> Result<usize, StoreError> {
-    let subscriptions = store::enabled_subscriptions(tx, tenant).await?;
-    let mut body = None;
-    let mut added = 0;
-    for (id, patterns) in subscriptions {
-        if !matches(&patterns, &event.event_type) {
-            continue;
-        }
-        let body = body.get_or_insert_with(|| event.body());
-        if store::insert_delivery(tx, tenant, id, event, body)
-            .await?
-            .is_some()
-        {
-            added += 1;
-        }
-    }
-    Ok(added)
+    Subscribers::load(tx, tenant)
+        .await?
+        .enqueue(tx, event)
+        .await
 }
 
-/// [`enqueue`] for several events of one tenant: the subscriptions are read once (the
-/// callback path enqueues a whole group commit at a time).
-pub async fn enqueue_all(
-    tx: &mut Tx,
+/// The enabled subscriptions of one tenant, read once in the caller's transaction: the
+/// callback path enqueues a whole group commit at a time, and builds an event only when
+/// someone wants it.
+pub struct Subscribers {
     tenant: TenantId,
-    events: &[WebhookEvent],
-) -> Result<usize, StoreError> {
-    if events.is_empty() {
-        return Ok(0);
+    subscriptions: Vec<(i64, Vec<String>)>,
+}
+
+impl Subscribers {
+    pub async fn load(tx: &mut Tx, tenant: TenantId) -> Result<Self, StoreError> {
+        Ok(Self {
+            tenant,
+            subscriptions: store::enabled_subscriptions(tx, tenant).await?,
+        })
     }
-    let subscriptions = store::enabled_subscriptions(tx, tenant).await?;
-    let mut added = 0;
-    for event in events {
+
+    /// Whether any subscription takes events of `event_type`.
+    pub fn want(&self, event_type: &str) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|(_, patterns)| matches(patterns, event_type))
+    }
+
+    /// One delivery of `event` per subscription that takes it; returns how many were added.
+    pub async fn enqueue(&self, tx: &mut Tx, event: &WebhookEvent) -> Result<usize, StoreError> {
         let mut body = None;
-        for (id, patterns) in &subscriptions {
+        let mut added = 0;
+        for (id, patterns) in &self.subscriptions {
             if !matches(patterns, &event.event_type) {
                 continue;
             }
             let body = body.get_or_insert_with(|| event.body());
-            if store::insert_delivery(tx, tenant, *id, event, body)
+            if store::insert_delivery(tx, self.tenant, *id, event, body)
                 .await?
                 .is_some()
             {
                 added += 1;
             }
         }
+        Ok(added)
     }
-    Ok(added)
 }
 
 /// Enqueues a `webhook.test` event for one subscription (even a disabled one, which then
