@@ -5,6 +5,7 @@ mod directory;
 mod faults;
 mod helpers;
 mod identity;
+mod list_id;
 mod messages;
 mod more_apis;
 mod oa;
