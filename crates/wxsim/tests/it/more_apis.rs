@@ -338,6 +338,81 @@ async fn checkin_data() {
 }
 
 #[tokio::test]
+async fn checkin_day_reports_summarise_the_records() {
+    let env = Env::fast().await;
+    let t = env.app_token(1_000_002).await;
+    let url = |p: &str| format!("{}?access_token={t}", env.qy(p));
+    let start = 1_704_038_400; // 2024-01-01 00:00 Beijing, a Monday
+    let body = json!({"starttime": start, "endtime": start + 7 * 86_400 - 1, "useridlist": ["lisi", "nobody"]});
+    let v = env
+        .post(&url("/cgi-bin/checkin/getcheckin_daydata"), &body)
+        .await;
+    assert_eq!(errcode(&v), 0, "{v}");
+    let days = v["datas"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "one report per day of the known member");
+    let records = env
+        .post(
+            &url("/cgi-bin/checkin/getcheckindata"),
+            &json!({"opencheckindatatype": 3, "starttime": start, "endtime": start + 7 * 86_400 - 1, "useridlist": ["lisi"]}),
+        )
+        .await;
+    let records = records["checkindata"].as_array().unwrap();
+    for (i, day) in days.iter().enumerate() {
+        let midnight = start + 86_400 * i64::try_from(i).unwrap();
+        let base = &day["base_info"];
+        assert_eq!(base["date"], midnight);
+        assert_eq!(base["acctid"], "lisi");
+        assert_eq!(
+            base["day_type"],
+            u8::from(i >= 5),
+            "Saturday and Sunday are rest days"
+        );
+        // The day report agrees with the raw records of that day.
+        let times: Vec<i64> = records
+            .iter()
+            .map(|r| r["checkin_time"].as_i64().unwrap())
+            .filter(|t| (midnight..midnight + 86_400).contains(t))
+            .collect();
+        let summary = &day["summary_info"];
+        assert_eq!(summary["checkin_count"], times.len());
+        if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
+            assert_eq!(
+                summary["earliest_time"],
+                first - midnight,
+                "seconds after midnight"
+            );
+            assert_eq!(summary["lastest_time"], last - midnight);
+            assert_eq!(summary["regular_work_sec"], last - first);
+        }
+    }
+    assert!(
+        days[0]["base_info"]["departs_name"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    let too_long =
+        json!({"starttime": start, "endtime": start + 31 * 86_400, "useridlist": ["lisi"]});
+    assert_eq!(
+        errcode(
+            &env.post(&url("/cgi-bin/checkin/getcheckin_daydata"), &too_long)
+                .await
+        ),
+        301024
+    );
+    let t3 = env.app_token(1_000_003).await;
+    let v = env
+        .post(
+            &format!(
+                "{}?access_token={t3}",
+                env.qy("/cgi-bin/checkin/getcheckin_daydata")
+            ),
+            &body,
+        )
+        .await;
+    assert_eq!(errcode(&v), 48002, "app without check-in permission");
+}
+
+#[tokio::test]
 async fn external_contacts_and_change_pushes() {
     let env = Env::fast().await;
     let t = env.app_token(1_000_002).await;
