@@ -13,5 +13,6 @@ mod pitfalls;
 mod receiver;
 mod routing;
 mod sdk;
+mod suite_identity;
 mod suites;
 mod tokens;
