@@ -126,7 +126,8 @@ pub enum PushEvent {
     /// `department/create` fields (`userid`, `name`, `department`...; `id`, `parentid`...).
     ChangeContact {
         /// `create_user`, `update_user`, `delete_user`, `create_party`, `update_party`,
-        /// `delete_party`.
+        /// `delete_party`, `update_tag` (`fields`: `tagid`, `add_users`, `del_users`,
+        /// `add_parties`, `del_parties`).
         change_type: String,
         /// The fields.
         #[serde(default)]
@@ -376,6 +377,7 @@ fn contact_xml(
         if *k == "Order"
             || *k == "ParentId"
             || *k == "Id"
+            || *k == "TagId"
             || *k == "MainDepartment"
             || *k == "Status"
             || *k == "Gender"
@@ -440,6 +442,77 @@ fn patch_fields(userid: &str, body: &Map<String, Value>) -> Vec<(&'static str, S
         out.push(("Department", ids.join(",")));
     }
     out
+}
+
+/// `fields[key]` as a list of strings or numbers (`add_users`, `add_parties`...).
+fn list_field<T: serde::de::DeserializeOwned>(
+    fields: &Map<String, Value>,
+    key: &str,
+) -> Result<Vec<T>, ActionError> {
+    fields.get(key).map_or(Ok(Vec::new()), |v| {
+        serde_json::from_value(v.clone()).map_err(|e| ActionError::Invalid(format!("{key}: {e}")))
+    })
+}
+
+/// `update_tag`: members and departments added to or removed from a tag in the admin
+/// console (`fields`: `tagid`, `add_users`, `del_users`, `add_parties`, `del_parties`).
+/// Unknown members or departments are refused rather than pushed, since WeCom only reports
+/// real changes.
+fn change_tag(
+    corp: &mut crate::state::corp::Corp,
+    fields: &Map<String, Value>,
+) -> Result<Vec<(&'static str, String)>, ActionError> {
+    let tagid = fields
+        .get("tagid")
+        .and_then(crate::api::lenient_i64)
+        .and_then(|t| u32::try_from(t).ok())
+        .ok_or_else(|| ActionError::Invalid("tagid is required".into()))?;
+    let add_users: Vec<String> = list_field(fields, "add_users")?;
+    let del_users: Vec<String> = list_field(fields, "del_users")?;
+    let add_parties: Vec<u32> = list_field(fields, "add_parties")?;
+    let del_parties: Vec<u32> = list_field(fields, "del_parties")?;
+    let dir = &corp.directory;
+    if let Some(u) = add_users
+        .iter()
+        .chain(&del_users)
+        .find(|u| dir.member(u).is_none())
+    {
+        return Err(ActionError::NotFound(format!("member {u}")));
+    }
+    if let Some(d) = add_parties
+        .iter()
+        .chain(&del_parties)
+        .find(|d| dir.department(**d).is_none())
+    {
+        return Err(ActionError::NotFound(format!("department {d}")));
+    }
+    let tag = corp
+        .tags
+        .get_mut(&tagid)
+        .ok_or_else(|| ActionError::NotFound(format!("tag {tagid}")))?;
+    tag.users
+        .retain(|u| !del_users.iter().any(|d| d.eq_ignore_ascii_case(u)));
+    for u in &add_users {
+        if !tag.users.iter().any(|t| t.eq_ignore_ascii_case(u)) {
+            tag.users.push(u.clone());
+        }
+    }
+    tag.parties.retain(|p| !del_parties.contains(p));
+    for p in &add_parties {
+        if !tag.parties.contains(p) {
+            tag.parties.push(*p);
+        }
+    }
+    let items = [
+        ("AddUserItems", add_users.join(",")),
+        ("DelUserItems", del_users.join(",")),
+        ("AddPartyItems", join(&add_parties)),
+        ("DelPartyItems", join(&del_parties)),
+    ];
+    // Only the lists that changed are sent.
+    let mut out = vec![("TagId", tagid.to_string())];
+    out.extend(items.into_iter().filter(|(_, v)| !v.is_empty()));
+    Ok(out)
 }
 
 fn party_fields(d: &crate::state::directory::Department) -> Vec<(&'static str, String)> {
@@ -1424,6 +1497,9 @@ impl SimState {
                 .corps
                 .get_mut(corpid)
                 .ok_or_else(|| ActionError::UnknownAccount(corpid.into()))?;
+            if change_type == "update_tag" {
+                return change_tag(corp, fields);
+            }
             let dir = &mut corp.directory;
             let userid = fields
                 .get("userid")
