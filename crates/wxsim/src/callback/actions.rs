@@ -45,6 +45,15 @@ fn default_scale() -> u32 {
     15
 }
 
+/// One template of a subscription popup and the user's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeChoice {
+    /// Template id.
+    pub template_id: String,
+    /// `accept` (true) or `reject`.
+    pub accept: bool,
+}
+
 /// What happens. In `POST /sim/push/{kind}` the path names the variant (`text`, `click`...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -111,6 +120,22 @@ pub enum PushEvent {
     },
     /// The member enters the app (WeCom `enter_agent`).
     EnterAgent,
+    /// The user answers a subscription popup (`subscribe_msg_popup_event`; Mini Program
+    /// `wx.requestSubscribeMessage`, OA subscription notifications): each accepted template
+    /// grants one `subscribe/send` (MP) or `subscribe/bizsend` (OA).
+    SubscribeMsgPopup {
+        /// The answers, one per template shown.
+        choices: Vec<SubscribeChoice>,
+        /// `PopupScene` (0 in-app; OA: 1 article, 2 page...).
+        #[serde(default)]
+        scene: u32,
+    },
+    /// The user opens the Mini Program customer-service session (`user_enter_tempsession`).
+    UserEnterTempsession {
+        /// `SessionFrom` of the contact button.
+        #[serde(default)]
+        session_from: String,
+    },
     /// The member presses a button of a template card (`template_card_event`).
     TemplateCardEvent {
         /// The card's task_id.
@@ -200,6 +225,8 @@ impl PushEvent {
             PushEvent::Scan { .. } => "scan",
             PushEvent::LocationReport { .. } => "location_report",
             PushEvent::EnterAgent => "enter_agent",
+            PushEvent::SubscribeMsgPopup { .. } => "subscribe_msg_popup",
+            PushEvent::UserEnterTempsession { .. } => "user_enter_tempsession",
             PushEvent::TemplateCardEvent { .. } => "template_card_event",
             PushEvent::ChangeContact { .. } => "change_contact",
             PushEvent::ChangeExternalContact { .. } => "change_external_contact",
@@ -965,6 +992,12 @@ impl SimState {
                     PushEvent::Unsubscribe => ("event", Some("unsubscribe")),
                     PushEvent::Scan { .. } => ("event", Some("SCAN")),
                     PushEvent::LocationReport { .. } => ("event", Some("LOCATION")),
+                    PushEvent::SubscribeMsgPopup { .. } => {
+                        ("event", Some("subscribe_msg_popup_event"))
+                    }
+                    PushEvent::UserEnterTempsession { .. } if is_mp => {
+                        ("event", Some("user_enter_tempsession"))
+                    }
                     PushEvent::Raw { .. } => ("raw", None),
                     _ => return Err(invalid("Official Account / Mini Program")),
                 };
@@ -1031,6 +1064,23 @@ impl SimState {
                         x.int("Latitude", lat)
                             .int("Longitude", lng)
                             .int("Precision", precision);
+                    }
+                    PushEvent::SubscribeMsgPopup { choices, scene } => {
+                        x.open("SubscribeMsgPopupEvent");
+                        for c in choices {
+                            x.open("List")
+                                .text("TemplateId", &c.template_id)
+                                .text(
+                                    "SubscribeStatusString",
+                                    if c.accept { "accept" } else { "reject" },
+                                )
+                                .int("PopupScene", scene)
+                                .close("List");
+                        }
+                        x.close("SubscribeMsgPopupEvent");
+                    }
+                    PushEvent::UserEnterTempsession { session_from } => {
+                        x.text("SessionFrom", session_from);
                     }
                     _ => {}
                 }
@@ -1337,6 +1387,48 @@ impl SimState {
 
     /// State changes of OA / MP user actions.
     fn oa_side_effects(
+        &self,
+        appid: &str,
+        is_mp: bool,
+        openid: &str,
+        event: &PushEvent,
+        now: i64,
+    ) -> Result<(), ActionError> {
+        self.oa_user_state(appid, is_mp, openid, event, now)?;
+        if let PushEvent::SubscribeMsgPopup { choices, .. } = event {
+            // Checked first, so that an unknown template grants nothing.
+            let known = self.with_world(|w| {
+                let templates = match w.accounts.get(appid) {
+                    Some(a) => &a.subscribe_templates,
+                    None => {
+                        &w.mini_programs
+                            .get(appid)
+                            .ok_or_else(|| ActionError::UnknownAccount(appid.into()))?
+                            .subscribe_templates
+                    }
+                };
+                Ok::<_, ActionError>(
+                    choices
+                        .iter()
+                        .find(|c| !templates.contains_key(&c.template_id))
+                        .map(|c| c.template_id.clone()),
+                )
+            })?;
+            if let Some(t) = known {
+                return Err(ActionError::NotFound(format!(
+                    "{appid} has no subscribe template {t}"
+                )));
+            }
+            for c in choices.iter().filter(|c| c.accept) {
+                crate::api::sns::grant_subscription(self, appid, openid, &c.template_id, 1)
+                    .map_err(ActionError::NotFound)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fans and users created or updated by an action, and the customer-service window.
+    fn oa_user_state(
         &self,
         appid: &str,
         is_mp: bool,

@@ -4,7 +4,8 @@
 
 use serde_json::json;
 use wx::errcode::WxApiError;
-use wxsim::{PushEvent, PushStatus};
+use wx::message::Message;
+use wxsim::{CallbackConfig, CallbackMode, PushEvent, PushStatus, SubscribeChoice};
 
 use crate::helpers::{Env, errcode};
 use crate::receiver::{Answer, KEY, Receiver, TOKEN};
@@ -301,6 +302,73 @@ async fn ip_whitelists_answer_tencent_errors_with_the_ip() {
             .await
         ),
         0
+    );
+}
+
+#[tokio::test]
+async fn mp_popup_and_customer_service_events_reach_the_mp_callback() {
+    let env = Env::fast().await;
+    let rx = Receiver::start(Answer::Success).await;
+    env.sim
+        .register_callback(CallbackConfig::new(
+            MP,
+            &rx.url,
+            TOKEN,
+            KEY,
+            CallbackMode::Safe,
+        ))
+        .unwrap();
+    let t = mp_token(&env).await;
+    let send = format!(
+        "{}?access_token={t}",
+        env.api("/cgi-bin/message/subscribe/send")
+    );
+    let body = json!({"touser": MP_USER, "template_id": "mp-sub-order-0001",
+        "data": {"character_string1": {"value": "A2024001"}, "thing2": {"value": "钢缆"}}});
+    let popup = |accept: bool| PushEvent::SubscribeMsgPopup {
+        choices: vec![SubscribeChoice {
+            template_id: "mp-sub-order-0001".into(),
+            accept,
+        }],
+        scene: 0,
+    };
+    // A refusal grants nothing; an acceptance grants exactly one message.
+    let o = env.sim.push_event(MP, MP_USER, popup(false)).await.unwrap();
+    assert_eq!(o.status, PushStatus::Acked, "{o:?}");
+    assert_eq!(errcode(&env.post(&send, &body).await), 43101);
+    env.sim.push_event(MP, MP_USER, popup(true)).await.unwrap();
+    assert_eq!(errcode(&env.post(&send, &body).await), 0);
+    assert_eq!(errcode(&env.post(&send, &body).await), 43101, "one-time");
+    let got = rx.received();
+    let m = Message::parse(&got[1].plaintext).unwrap();
+    assert_eq!(m.get("Event"), Some("subscribe_msg_popup_event"));
+    assert!(
+        got[1].plaintext.contains("<SubscribeMsgPopupEvent><List><TemplateId><![CDATA[mp-sub-order-0001]]></TemplateId><SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString><PopupScene>0</PopupScene></List></SubscribeMsgPopupEvent>"),
+        "{}",
+        got[1].plaintext
+    );
+    let unknown = PushEvent::SubscribeMsgPopup {
+        choices: vec![SubscribeChoice {
+            template_id: "nope".into(),
+            accept: true,
+        }],
+        scene: 0,
+    };
+    assert!(env.sim.push_event(MP, MP_USER, unknown).await.is_err());
+    // The user opens the customer-service session from a contact button.
+    let enter = PushEvent::UserEnterTempsession {
+        session_from: "order-A2024001".into(),
+    };
+    env.sim
+        .push_event(MP, MP_USER, enter.clone())
+        .await
+        .unwrap();
+    let m = Message::parse(&rx.received()[2].plaintext).unwrap();
+    assert_eq!(m.get("Event"), Some("user_enter_tempsession"));
+    assert_eq!(m.get("SessionFrom"), Some("order-A2024001"));
+    assert!(
+        env.sim.push_event(env.appid(), FAN, enter).await.is_err(),
+        "Mini Programs only"
     );
 }
 
