@@ -3,7 +3,9 @@
 //! - `GET /connect/oauth2/authorize` (open.weixin.qq.com): OA web authorisation
 //!   (`appid` = OA AppID) and WeCom in-app OAuth (`appid` = CorpID);
 //! - `GET /wwlogin/sso/login` and the legacy `GET /wwopen/sso/qrConnect`
-//!   (login.work.weixin.qq.com / open.work.weixin.qq.com): WeCom web login;
+//!   (login.work.weixin.qq.com / open.work.weixin.qq.com): WeCom web login (`CorpApp`, and
+//!   `ServiceApp` for a suite, as its in-app OAuth with `appid` = suite id);
+//! - `GET /wwopen/sso/3rd_qrConnect`: the provider website login (`get_login_info`);
 //! - `GET /3rdapp/install` (open.work.weixin.qq.com): suite installation.
 //!
 //! Each renders an HTML page letting the tester choose who logs in (or which corp installs);
