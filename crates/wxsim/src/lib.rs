@@ -52,7 +52,7 @@ use tokio::task::JoinHandle;
 
 pub use callback::{
     ActionError, CallbackConfig, CallbackMode, PassiveReply, PushError, PushEvent, PushOutcome,
-    PushRequest, PushStatus, SelectedItem, UrlVerification,
+    PushRequest, PushStatus, SelectedItem, SubscribeChoice, UrlVerification,
 };
 pub use config::{SimConfig, SimOptions};
 pub use error::{SimError, WxError};

@@ -3,7 +3,9 @@
 //! - `GET /connect/oauth2/authorize` (open.weixin.qq.com): OA web authorisation
 //!   (`appid` = OA AppID) and WeCom in-app OAuth (`appid` = CorpID);
 //! - `GET /wwlogin/sso/login` and the legacy `GET /wwopen/sso/qrConnect`
-//!   (login.work.weixin.qq.com / open.work.weixin.qq.com): WeCom web login;
+//!   (login.work.weixin.qq.com / open.work.weixin.qq.com): WeCom web login (`CorpApp`, and
+//!   `ServiceApp` for a suite, as its in-app OAuth with `appid` = suite id);
+//! - `GET /wwopen/sso/3rd_qrConnect`: the provider website login (`get_login_info`);
 //! - `GET /3rdapp/install` (open.work.weixin.qq.com): suite installation.
 //!
 //! Each renders an HTML page letting the tester choose who logs in (or which corp installs);
@@ -202,6 +204,7 @@ pub(crate) async fn handle(sim: &Arc<SimState>, call: &Call, conn: Option<&SimCo
         (Role::Open, "/connect/oauth2/authorize") => oauth_authorize(sim, call),
         (Role::Login, "/wwlogin/sso/login" | "/wwopen/sso/qrConnect") => web_login(sim, call),
         (Role::Login, "/3rdapp/install") => install(sim, call),
+        (Role::Login, "/wwopen/sso/3rd_qrConnect") => provider_login(sim, call),
         _ => Err(perr(404, format!("wxsim: {} is not simulated", call.path))),
     };
     match result {
@@ -218,7 +221,11 @@ pub(crate) async fn handle(sim: &Arc<SimState>, call: &Call, conn: Option<&SimCo
 
 /// The current page's query plus one more parameter, as a relative link.
 fn link(q: &HashMap<String, String>, extra: &[(&str, &str)]) -> String {
-    let mut keys: Vec<&String> = q.keys().filter(|k| !k.starts_with("sim_")).collect();
+    // Earlier choices (`sim_corp`) stay; the ones this link makes are replaced.
+    let mut keys: Vec<&String> = q
+        .keys()
+        .filter(|k| !extra.iter().any(|(e, _)| e == k))
+        .collect();
     keys.sort();
     let mut s = form_urlencoded::Serializer::new(String::new());
     for k in keys {
@@ -326,6 +333,13 @@ fn oauth_authorize(sim: &SimState, call: &Call) -> Result<Response, PageError> {
         );
         return Ok(html(page("微信授权登录", &body)));
     }
+    if sim.with_world(|w| w.suites.contains_key(appid)) {
+        let state = check_state(call, true)?;
+        if !matches!(scope, "snsapi_base" | "snsapi_privateinfo") {
+            return Err(perr(10005, "invalid scope"));
+        }
+        return suite_login(sim, call, appid, scope, redirect_uri, &state);
+    }
     let is_corp = sim.with_world(|w| w.corps.contains_key(appid));
     if !is_corp {
         return Err(perr(10016, format!("wxsim: unknown appid {appid}")));
@@ -420,12 +434,18 @@ fn work_login(
             })?;
         let consent = call.param("sim_consent") != Some("0");
         let code = sim.with_world(|w| {
+            // A suite's login page has the suite id as `appid`.
+            let suite_id = call
+                .param("appid")
+                .filter(|a| w.suites.contains_key(*a))
+                .map(str::to_owned);
             w.identity.issue(
                 CodeSubject::Work {
                     corpid: corpid.to_owned(),
                     agentid,
                     userid: userid.clone(),
                     ticket: private && *visible && consent,
+                    suite_id,
                 },
                 if private { scope } else { "snsapi_base" },
                 now,
@@ -471,7 +491,14 @@ fn web_login(sim: &SimState, call: &Call) -> Result<Response, PageError> {
         match call.param("login_type") {
             Some("CorpApp") => {}
             Some("ServiceApp") => {
-                return Err(perr(40058, "wxsim: ServiceApp login is not simulated"));
+                let suite_id = call
+                    .param("appid")
+                    .ok_or_else(|| perr(41002, "appid missing"))?;
+                let redirect_uri = call
+                    .param("redirect_uri")
+                    .ok_or_else(|| perr(41010, "redirect_uri missing"))?;
+                let state = check_state(call, true)?;
+                return suite_login(sim, call, suite_id, "snsapi_base", redirect_uri, &state);
             }
             _ => return Err(perr(40058, "login_type must be CorpApp or ServiceApp")),
         }
@@ -518,6 +545,197 @@ fn web_login(sim: &SimState, call: &Call) -> Result<Response, PageError> {
         sim.now(),
         sim.options().code_ttl_secs,
     )
+}
+
+/// A suite's member login (in-app OAuth with `appid` = suite id, or ServiceApp web login):
+/// the corp is one that authorised the suite (`sim_corp`, or a choice page when several
+/// did), the code names the suite's app in that corp and is redeemed by
+/// `service/auth/getuserinfo3rd`.
+fn suite_login(
+    sim: &SimState,
+    call: &Call,
+    suite_id: &str,
+    scope: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<Response, PageError> {
+    let auths: Vec<(String, u32, String)> = sim
+        .with_world(|w| {
+            let suite = w.suites.get(suite_id)?;
+            Some(
+                suite
+                    .auths
+                    .values()
+                    .map(|a| {
+                        let name = w.corps.get(&a.corpid).map(|c| c.name.clone());
+                        (a.corpid.clone(), a.agentid, name.unwrap_or_default())
+                    })
+                    .collect(),
+            )
+        })
+        .ok_or_else(|| perr(40083, "invalid suite_id"))?;
+    let chosen = match (call.param("sim_corp"), auths.as_slice()) {
+        (_, []) => return Err(perr(48004, format!("no corp has authorised {suite_id}"))),
+        (None, [only]) => only,
+        (Some(corpid), _) => auths
+            .iter()
+            .find(|(c, _, _)| c == corpid)
+            .ok_or_else(|| perr(48004, format!("{corpid} has not authorised {suite_id}")))?,
+        (None, _) => return Ok(corp_choice(call, &auths)),
+    };
+    let (corpid, agentid, _) = chosen;
+    let (now, ttl) = (sim.now(), sim.options().code_ttl_secs);
+    work_login(
+        sim,
+        call,
+        corpid,
+        Some(*agentid),
+        scope,
+        redirect_uri,
+        state,
+        now,
+        ttl,
+    )
+}
+
+/// "Which of your corps?" (a member of several corps using the same suite).
+fn corp_choice(call: &Call, corps: &[(String, u32, String)]) -> Response {
+    let mut body = String::from("<p class=\"hint\">Choose the corp to log in with.</p>");
+    for (id, _, name) in corps {
+        let _ = write!(
+            body,
+            "<a class=\"u\" href=\"{}\">{} <span class=\"hint\">{}</span></a>",
+            html_escape(&link(&call.query, &[("sim_corp", id)])),
+            html_escape(name),
+            html_escape(id)
+        );
+    }
+    html(page("选择企业", &body))
+}
+
+/// `open.work.weixin.qq.com/wwopen/sso/3rd_qrConnect`: the provider website login
+/// (`appid` = provider corpid, `usertype=admin|member`). Members of the corps that
+/// authorised one of the provider's suites may log in; with `usertype=admin` only the admin
+/// who installed it. The redirect carries `auth_code` for `service/get_login_info`.
+fn provider_login(sim: &SimState, call: &Call) -> Result<Response, PageError> {
+    let provider = call
+        .param("appid")
+        .ok_or_else(|| perr(41002, "appid missing"))?;
+    let redirect_uri = call
+        .param("redirect_uri")
+        .ok_or_else(|| perr(41010, "redirect_uri missing"))?;
+    let state = check_state(call, true)?;
+    let admins_only = call.param("usertype").is_none_or(|t| t == "admin");
+    let (domains, people) = sim.with_world(|w| provider_people(w, provider));
+    if domains.is_none() {
+        return Err(perr(40013, format!("{provider} is not a provider")));
+    }
+    let domains = domains.unwrap_or_default();
+    check_redirect(
+        redirect_uri,
+        &domains,
+        sim.options().strict_redirect_domains,
+        50001,
+    )?;
+    let people: Vec<Person> = people
+        .into_iter()
+        .filter(|p| p.admin || !admins_only)
+        .collect();
+    let Some(user) = call.param("sim_user") else {
+        let mut body =
+            String::from("<p class=\"hint\">Choose who logs in to the provider's website.</p>");
+        for p in &people {
+            let _ = write!(
+                body,
+                "<a class=\"u\" href=\"{}\">{} <span class=\"hint\">{} · {}{}</span></a>",
+                html_escape(&link(
+                    &call.query,
+                    &[("sim_user", &p.userid), ("sim_corp", &p.corpid)]
+                )),
+                html_escape(&p.name),
+                html_escape(&p.userid),
+                html_escape(&p.corpid),
+                if p.admin { " · 管理员" } else { "" }
+            );
+        }
+        return Ok(html(page("企业微信登录服务商网站", &body)));
+    };
+    let person = people
+        .iter()
+        .find(|p| {
+            p.userid.eq_ignore_ascii_case(user)
+                && call.param("sim_corp").is_none_or(|c| c == p.corpid)
+        })
+        .ok_or_else(|| {
+            perr(
+                60011,
+                format!("wxsim: {user} may not log in here (usertype admin needs the installer)"),
+            )
+        })?;
+    let code = sim.with_world(|w| {
+        w.identity.issue(
+            CodeSubject::ProviderLogin {
+                provider_corpid: provider.to_owned(),
+                corpid: person.corpid.clone(),
+                userid: person.userid.clone(),
+                admin: person.admin,
+            },
+            "",
+            sim.now(),
+            sim.options().code_ttl_secs,
+        )
+    });
+    Ok(redirect(&add_query(
+        redirect_uri,
+        &[("auth_code", &code), ("state", &state)],
+    )))
+}
+
+/// Someone who may log in to a provider's website.
+struct Person {
+    corpid: String,
+    userid: String,
+    name: String,
+    admin: bool,
+}
+
+/// The provider's redirect domains (None: not a provider) and the active members of the
+/// corps that authorised one of its suites.
+fn provider_people(w: &crate::state::World, provider: &str) -> (Option<Vec<String>>, Vec<Person>) {
+    let suites: Vec<_> = w
+        .suites
+        .values()
+        .filter(|s| s.seed.provider_corpid == provider)
+        .collect();
+    if suites.is_empty() {
+        return (None, Vec::new());
+    }
+    let domains = suites
+        .iter()
+        .flat_map(|s| s.seed.redirect_domains.clone())
+        .collect();
+    let mut people = Vec::new();
+    for a in suites.iter().flat_map(|s| s.auths.values()) {
+        let Some(corp) = w.corps.get(&a.corpid) else {
+            continue;
+        };
+        for m in corp.directory.members().filter(|m| m.deliverable()) {
+            let admin = m.userid.eq_ignore_ascii_case(&a.installer);
+            let known = people
+                .iter_mut()
+                .find(|p: &&mut Person| p.corpid == a.corpid && p.userid == m.userid);
+            match known {
+                Some(p) => p.admin |= admin,
+                None => people.push(Person {
+                    corpid: a.corpid.clone(),
+                    userid: m.userid.clone(),
+                    name: m.name.clone(),
+                    admin,
+                }),
+            }
+        }
+    }
+    (Some(domains), people)
 }
 
 /// `open.work.weixin.qq.com/3rdapp/install`.

@@ -8,11 +8,12 @@ use super::{Auth, Authed, Call, Endpoint, Handler, ok_with};
 use crate::error::WxError;
 use crate::state::SimState;
 use crate::state::corp::{Corp, SecretRef};
-use crate::state::crm::generated_checkins;
+use crate::state::crm::{CheckinRecord, DayReportMember, day_reports, generated_checkins};
 
 pub(crate) fn endpoint(path: &str) -> Option<Endpoint> {
     let (post_only, auth, handler): (bool, Auth, Handler) = match path {
         "/cgi-bin/checkin/getcheckindata" => (true, Auth::WorkToken, getcheckindata),
+        "/cgi-bin/checkin/getcheckin_daydata" => (true, Auth::WorkToken, getcheckin_daydata),
         "/cgi-bin/externalcontact/get_follow_user_list" => {
             (false, Auth::WorkToken, follow_user_list)
         }
@@ -33,51 +34,67 @@ struct CheckinRequest {
     useridlist: Vec<String>,
 }
 
-/// `POST /cgi-bin/checkin/getcheckindata`: needs an app with check-in permission (48002);
-/// 1..100 userids (301023); a range of at most 30 days (301024).
+impl CheckinRequest {
+    /// 1..100 userids (301023); a range of at most 30 days (301024; assumed the same for the
+    /// day reports).
+    fn check(&self) -> Result<(), WxError> {
+        if self.useridlist.is_empty() || self.useridlist.len() > 100 {
+            return Err(WxError::new(
+                301023,
+                "useridlist invalid, 0 or more than 100",
+            ));
+        }
+        if self.endtime < self.starttime || self.endtime - self.starttime > 30 * 86_400 {
+            return Err(WxError::new(301024, "time range invalid"));
+        }
+        Ok(())
+    }
+}
+
+/// Check-in APIs need an app with check-in permission (48002 otherwise).
+fn require_checkin(corp: &Corp, secret: SecretRef) -> Result<(), WxError> {
+    let allowed = match secret {
+        SecretRef::App(a) => corp.apps.get(&a).is_some_and(|a| a.checkin),
+        SecretRef::Contacts => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(WxError::new(48002, "api forbidden, no check-in permission"))
+    }
+}
+
+/// A member's records in `start..=end`: the seeded ones, or generated ones when the member
+/// has none and the corp generates check-ins.
+fn member_records(corp: &Corp, userid: &str, start: i64, end: i64) -> Vec<CheckinRecord> {
+    let mut own = corp
+        .checkins
+        .iter()
+        .filter(|r| r.userid.eq_ignore_ascii_case(userid))
+        .peekable();
+    if own.peek().is_none() && corp.generate_checkins {
+        return generated_checkins(userid, start, end);
+    }
+    own.filter(|r| r.checkin_time >= start && r.checkin_time <= end)
+        .cloned()
+        .collect()
+}
+
+/// `POST /cgi-bin/checkin/getcheckindata`: the records of each known member.
 fn getcheckindata(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let req: CheckinRequest = call.json(sim)?;
-    if req.useridlist.is_empty() || req.useridlist.len() > 100 {
-        return Err(WxError::new(
-            301023,
-            "useridlist invalid, 0 or more than 100",
-        ));
-    }
-    if req.endtime < req.starttime || req.endtime - req.starttime > 30 * 86_400 {
-        return Err(WxError::new(301024, "time range invalid"));
-    }
+    req.check()?;
     sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
-        let allowed = match secret {
-            SecretRef::App(a) => corp.apps.get(&a).is_some_and(|a| a.checkin),
-            SecretRef::Contacts => false,
-        };
-        if !allowed {
-            return Err(WxError::new(48002, "api forbidden, no check-in permission"));
-        }
+        require_checkin(corp, secret)?;
         let mut rows = Vec::new();
-        for user in &req.useridlist {
-            let Some(m) = corp.directory.member(user) else {
-                continue;
-            };
-            let seeded: Vec<_> = corp
-                .checkins
-                .iter()
-                .filter(|r| r.userid.eq_ignore_ascii_case(&m.userid))
-                .filter(|r| r.checkin_time >= req.starttime && r.checkin_time <= req.endtime)
-                .cloned()
-                .collect();
-            let has_seeded = corp
-                .checkins
-                .iter()
-                .any(|r| r.userid.eq_ignore_ascii_case(&m.userid));
-            let records = if !has_seeded && corp.generate_checkins {
-                generated_checkins(&m.userid, req.starttime, req.endtime)
-            } else {
-                seeded
-            };
+        for m in req
+            .useridlist
+            .iter()
+            .filter_map(|u| corp.directory.member(u))
+        {
             rows.extend(
-                records
+                member_records(corp, &m.userid, req.starttime, req.endtime)
                     .into_iter()
                     .filter(|r| match req.opencheckindatatype {
                         1 => r.is_duty(),
@@ -88,6 +105,40 @@ fn getcheckindata(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value,
             );
         }
         Ok(ok_with("ok", json!({"checkindata": rows})))
+    })
+}
+
+/// `POST /cgi-bin/checkin/getcheckin_daydata`: one report per known member and Beijing day,
+/// computed from the same records `getcheckindata` returns.
+fn getcheckin_daydata(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
+    let req: CheckinRequest = call.json(sim)?;
+    req.check()?;
+    sim.with_world(|w| {
+        let (corp, secret) = corp_of(w, authed)?;
+        require_checkin(corp, secret)?;
+        let mut datas = Vec::new();
+        for m in req
+            .useridlist
+            .iter()
+            .filter_map(|u| corp.directory.member(u))
+        {
+            let departs_name = m
+                .department
+                .iter()
+                .filter_map(|d| corp.directory.department(*d))
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(";");
+            let member = DayReportMember {
+                userid: &m.userid,
+                name: &m.name,
+                alias: &m.alias,
+                departs_name: &departs_name,
+            };
+            let records = member_records(corp, &m.userid, req.starttime, req.endtime);
+            datas.extend(day_reports(member, &records, req.starttime, req.endtime));
+        }
+        Ok(ok_with("ok", json!({"datas": datas})))
     })
 }
 

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::work::corp_of;
 use super::{Auth, Authed, Call, Endpoint, Handler, ok_with};
 use crate::error::WxError;
-use crate::state::SimState;
 use crate::state::corp::SecretRef;
 use crate::state::identity::{CodeSubject, UserTicket};
+use crate::state::{SimState, World};
 use crate::util::random_token;
 
 /// user_ticket lifetime.
@@ -29,7 +29,65 @@ pub(crate) fn endpoint(path: &str) -> Option<Endpoint> {
     Some(Endpoint::new(post_only, auth, handler))
 }
 
-/// Redeems a code for the token's corp: (userid, user_ticket).
+/// A redeemed member code (in-app OAuth, web login): the corp, the member and the
+/// user_ticket the code carried, if any.
+pub(crate) struct MemberLogin {
+    pub corpid: String,
+    pub userid: String,
+    pub ticket: Option<String>,
+}
+
+/// Redeems a member code (`CodeSubject::Work`) that `accept` allows (40029 otherwise, also
+/// for used and expired codes). A user_ticket (1800 s) is issued when the member consented
+/// to `snsapi_privateinfo` and `ticket_for(agentid)` holds for the code's app.
+pub(crate) fn redeem_member_code(
+    w: &mut World,
+    code: &str,
+    now: i64,
+    accept: impl Fn(&CodeSubject) -> bool,
+    ticket_for: impl Fn(u32) -> bool,
+) -> Result<MemberLogin, WxError> {
+    let c = w
+        .identity
+        .redeem(code, now, |s| {
+            matches!(s, CodeSubject::Work { .. }) && accept(s)
+        })
+        .map_err(|_| WxError::new(40029, "invalid code"))?;
+    let CodeSubject::Work {
+        corpid,
+        agentid,
+        userid,
+        ticket,
+        ..
+    } = c.subject
+    else {
+        return Err(WxError::new(40029, "invalid code"));
+    };
+    let ticket = match agentid {
+        Some(agentid) if ticket && ticket_for(agentid) => {
+            let t = random_token(64).replace(['-', '_'], "x");
+            w.identity.user_tickets.insert(
+                t.clone(),
+                UserTicket {
+                    corpid: corpid.clone(),
+                    agentid,
+                    userid: userid.clone(),
+                    expires_at: now + USER_TICKET_TTL_SECS,
+                },
+            );
+            Some(t)
+        }
+        _ => None,
+    };
+    Ok(MemberLogin {
+        corpid,
+        userid,
+        ticket,
+    })
+}
+
+/// Redeems a code for the token's corp: (userid, user_ticket). The ticket needs the token
+/// of the app the member consented to.
 fn redeem(
     sim: &SimState,
     call: &Call,
@@ -42,64 +100,43 @@ fn redeem(
     sim.with_world(|w| {
         let (corp, secret) = corp_of(w, authed)?;
         let corpid = corp.corpid.clone();
-        let c = w
-            .identity
-            .redeem(
-                code,
-                now,
-                |s| matches!(s, CodeSubject::Work { corpid: c, .. } if *c == corpid),
-            )
-            .map_err(|_| WxError::new(40029, "invalid code"))?;
-        let CodeSubject::Work {
-            agentid,
-            userid,
-            ticket,
-            ..
-        } = c.subject
-        else {
-            return Err(WxError::new(40029, "invalid code"));
-        };
-        let ticket = match (ticket, agentid) {
-            (true, Some(agentid)) if secret == SecretRef::App(agentid) => {
-                let t = random_token(64).replace(['-', '_'], "x");
-                w.identity.user_tickets.insert(
-                    t.clone(),
-                    UserTicket {
-                        corpid,
-                        agentid,
-                        userid: userid.clone(),
-                        expires_at: now + USER_TICKET_TTL_SECS,
-                    },
-                );
-                Some(t)
-            }
-            _ => None,
-        };
-        Ok((userid, ticket))
+        let login = redeem_member_code(
+            w,
+            code,
+            now,
+            |s| matches!(s, CodeSubject::Work { corpid: c, suite_id: None, .. } if *c == corpid),
+            |agentid| secret == SecretRef::App(agentid),
+        )?;
+        Ok((login.userid, login.ticket))
     })
+}
+
+/// `user_ticket` and `expires_in` added to an answer when a ticket was issued.
+pub(crate) fn with_ticket(mut v: Value, ticket: Option<String>) -> Value {
+    if let (Some(t), Some(o)) = (ticket, v.as_object_mut()) {
+        o.insert("user_ticket".into(), json!(t));
+        o.insert("expires_in".into(), json!(USER_TICKET_TTL_SECS));
+    }
+    v
 }
 
 /// `GET /cgi-bin/auth/getuserinfo`: `userid` (+ `user_ticket` for snsapi_privateinfo with
 /// consent, member in scope, token of the same app).
 fn getuserinfo(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let (userid, ticket) = redeem(sim, call, authed)?;
-    let mut v = ok_with("ok", json!({"userid": userid}));
-    if let (Some(t), Some(o)) = (ticket, v.as_object_mut()) {
-        o.insert("user_ticket".into(), json!(t));
-        o.insert("expires_in".into(), json!(USER_TICKET_TTL_SECS));
-    }
-    Ok(v)
+    Ok(with_ticket(
+        ok_with("ok", json!({"userid": userid})),
+        ticket,
+    ))
 }
 
 /// Legacy `GET /cgi-bin/user/getuserinfo`: capitalised `UserId`, `DeviceId` (§7 row 13).
 fn getuserinfo_legacy(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, WxError> {
     let (userid, ticket) = redeem(sim, call, authed)?;
-    let mut v = ok_with("ok", json!({"UserId": userid, "DeviceId": ""}));
-    if let (Some(t), Some(o)) = (ticket, v.as_object_mut()) {
-        o.insert("user_ticket".into(), json!(t));
-        o.insert("expires_in".into(), json!(USER_TICKET_TTL_SECS));
-    }
-    Ok(v)
+    Ok(with_ticket(
+        ok_with("ok", json!({"UserId": userid, "DeviceId": ""})),
+        ticket,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,19 +151,12 @@ fn getuserdetail(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, 
     let req: DetailRequest = call.json(sim)?;
     let now = sim.now();
     sim.with_world(|w| {
-        let t = w
-            .identity
-            .user_tickets
-            .get(&req.user_ticket)
-            .cloned()
-            .ok_or_else(|| WxError::new(84015, "invalid user ticket"))?;
         let (corp, secret) = corp_of(w, authed)?;
-        if corp.corpid != t.corpid || secret != SecretRef::App(t.agentid) {
-            return Err(WxError::new(84015, "invalid user ticket"));
-        }
-        if now >= t.expires_at {
-            return Err(WxError::new(84014, "user ticket expired"));
-        }
+        let corpid = corp.corpid.clone();
+        let t = user_ticket(w, &req.user_ticket, now, |t| {
+            t.corpid == corpid && secret == SecretRef::App(t.agentid)
+        })?;
+        let (corp, _) = corp_of(w, authed)?;
         let m = corp
             .directory
             .member(&t.userid)
@@ -137,7 +167,7 @@ fn getuserdetail(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, 
                 "userid": m.userid,
                 "gender": m.gender,
                 "avatar": m.avatar,
-                "qr_code": format!("https://open.work.weixin.qq.com/wwopen/userQRCode?vcode=wxsim{}", m.userid),
+                "qr_code": qr_code(&m.userid),
                 "mobile": m.mobile,
                 "email": m.email,
                 "biz_mail": m.biz_mail,
@@ -145,6 +175,31 @@ fn getuserdetail(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value, 
             }),
         ))
     })
+}
+
+/// A member's QR code URL (`getuserdetail`, `getuserdetail3rd`).
+pub(crate) fn qr_code(userid: &str) -> String {
+    format!("https://open.work.weixin.qq.com/wwopen/userQRCode?vcode=wxsim{userid}")
+}
+
+/// A user_ticket that `owned` accepts (84015 otherwise, also when unknown), unexpired (84014).
+pub(crate) fn user_ticket(
+    w: &World,
+    ticket: &str,
+    now: i64,
+    owned: impl Fn(&UserTicket) -> bool,
+) -> Result<UserTicket, WxError> {
+    let t = w
+        .identity
+        .user_tickets
+        .get(ticket)
+        .filter(|t| owned(t))
+        .cloned()
+        .ok_or_else(|| WxError::new(84015, "invalid user ticket"))?;
+    if now >= t.expires_at {
+        return Err(WxError::new(84014, "user ticket expired"));
+    }
+    Ok(t)
 }
 
 /// `GET /cgi-bin/get_jsapi_ticket`: the corp ticket (`wx.config`).

@@ -17,6 +17,7 @@ pub mod message;
 pub mod mp;
 pub mod sns;
 pub mod suite;
+pub mod suite_identity;
 pub mod work;
 
 use std::collections::HashMap;
@@ -108,6 +109,8 @@ pub(crate) enum Auth {
     WorkToken,
     /// `?suite_access_token=`.
     SuiteToken,
+    /// A provider token as `?access_token=` (or `?provider_access_token=`).
+    ProviderToken,
     /// The handler checks credentials itself (OAuth codes, user tokens, `?appid=` of
     /// `sns/*`); the credential label is `?appid=` when present.
     Open,
@@ -150,6 +153,7 @@ fn endpoint(role: Role, path: &str) -> Option<Endpoint> {
         Role::Qyapi => work::endpoint(path)
             .or_else(|| identity::endpoint(path))
             .or_else(|| suite::endpoint(path))
+            .or_else(|| suite_identity::endpoint(path))
             .or_else(|| crm::endpoint(path))
             .or_else(|| media::endpoint(path, true)),
         Role::Open | Role::Login => None,
@@ -361,6 +365,13 @@ fn identify(
                 w.tokens
                     .check_kind(call.param("suite_access_token"), TokenKind::Suite, now)
             });
+            (check.owner().map(Owner::label), Some(check))
+        }
+        Auth::ProviderToken => {
+            let token = call
+                .param("access_token")
+                .or_else(|| call.param("provider_access_token"));
+            let check = sim.with_world(|w| w.tokens.check_kind(token, TokenKind::Provider, now));
             (check.owner().map(Owner::label), Some(check))
         }
         Auth::Open => (call.param("appid").map(str::to_owned), None),

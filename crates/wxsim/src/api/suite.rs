@@ -252,7 +252,7 @@ fn permanent_code(sim: &SimState, call: &Call, authed: &Authed) -> Result<Value,
                 "permanent_code": auth.permanent_code,
                 "auth_corp_info": corp_info(w, &corpid),
                 "auth_info": agent_info(w, &suite_id, &auth),
-                "auth_user_info": {"userid": auth.installer, "open_userid": format!("wo{}", auth.installer), "name": installer_name, "avatar": ""},
+                "auth_user_info": {"userid": auth.installer, "open_userid": super::suite_identity::open_userid(&auth.installer), "name": installer_name, "avatar": ""},
                 "state": auth.state,
             }),
         ))

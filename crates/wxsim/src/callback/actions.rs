@@ -45,6 +45,15 @@ fn default_scale() -> u32 {
     15
 }
 
+/// One template of a subscription popup and the user's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeChoice {
+    /// Template id.
+    pub template_id: String,
+    /// `accept` (true) or `reject`.
+    pub accept: bool,
+}
+
 /// What happens. In `POST /sim/push/{kind}` the path names the variant (`text`, `click`...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -111,6 +120,22 @@ pub enum PushEvent {
     },
     /// The member enters the app (WeCom `enter_agent`).
     EnterAgent,
+    /// The user answers a subscription popup (`subscribe_msg_popup_event`; Mini Program
+    /// `wx.requestSubscribeMessage`, OA subscription notifications): each accepted template
+    /// grants one `subscribe/send` (MP) or `subscribe/bizsend` (OA).
+    SubscribeMsgPopup {
+        /// The answers, one per template shown.
+        choices: Vec<SubscribeChoice>,
+        /// `PopupScene` (0 in-app; OA: 1 article, 2 page...).
+        #[serde(default)]
+        scene: u32,
+    },
+    /// The user opens the Mini Program customer-service session (`user_enter_tempsession`).
+    UserEnterTempsession {
+        /// `SessionFrom` of the contact button.
+        #[serde(default)]
+        session_from: String,
+    },
     /// The member presses a button of a template card (`template_card_event`).
     TemplateCardEvent {
         /// The card's task_id.
@@ -126,7 +151,8 @@ pub enum PushEvent {
     /// `department/create` fields (`userid`, `name`, `department`...; `id`, `parentid`...).
     ChangeContact {
         /// `create_user`, `update_user`, `delete_user`, `create_party`, `update_party`,
-        /// `delete_party`.
+        /// `delete_party`, `update_tag` (`fields`: `tagid`, `add_users`, `del_users`,
+        /// `add_parties`, `del_parties`).
         change_type: String,
         /// The fields.
         #[serde(default)]
@@ -199,6 +225,8 @@ impl PushEvent {
             PushEvent::Scan { .. } => "scan",
             PushEvent::LocationReport { .. } => "location_report",
             PushEvent::EnterAgent => "enter_agent",
+            PushEvent::SubscribeMsgPopup { .. } => "subscribe_msg_popup",
+            PushEvent::UserEnterTempsession { .. } => "user_enter_tempsession",
             PushEvent::TemplateCardEvent { .. } => "template_card_event",
             PushEvent::ChangeContact { .. } => "change_contact",
             PushEvent::ChangeExternalContact { .. } => "change_external_contact",
@@ -376,6 +404,7 @@ fn contact_xml(
         if *k == "Order"
             || *k == "ParentId"
             || *k == "Id"
+            || *k == "TagId"
             || *k == "MainDepartment"
             || *k == "Status"
             || *k == "Gender"
@@ -440,6 +469,77 @@ fn patch_fields(userid: &str, body: &Map<String, Value>) -> Vec<(&'static str, S
         out.push(("Department", ids.join(",")));
     }
     out
+}
+
+/// `fields[key]` as a list of strings or numbers (`add_users`, `add_parties`...).
+fn list_field<T: serde::de::DeserializeOwned>(
+    fields: &Map<String, Value>,
+    key: &str,
+) -> Result<Vec<T>, ActionError> {
+    fields.get(key).map_or(Ok(Vec::new()), |v| {
+        serde_json::from_value(v.clone()).map_err(|e| ActionError::Invalid(format!("{key}: {e}")))
+    })
+}
+
+/// `update_tag`: members and departments added to or removed from a tag in the admin
+/// console (`fields`: `tagid`, `add_users`, `del_users`, `add_parties`, `del_parties`).
+/// Unknown members or departments are refused rather than pushed, since WeCom only reports
+/// real changes.
+fn change_tag(
+    corp: &mut crate::state::corp::Corp,
+    fields: &Map<String, Value>,
+) -> Result<Vec<(&'static str, String)>, ActionError> {
+    let tagid = fields
+        .get("tagid")
+        .and_then(crate::api::lenient_i64)
+        .and_then(|t| u32::try_from(t).ok())
+        .ok_or_else(|| ActionError::Invalid("tagid is required".into()))?;
+    let add_users: Vec<String> = list_field(fields, "add_users")?;
+    let del_users: Vec<String> = list_field(fields, "del_users")?;
+    let add_parties: Vec<u32> = list_field(fields, "add_parties")?;
+    let del_parties: Vec<u32> = list_field(fields, "del_parties")?;
+    let dir = &corp.directory;
+    if let Some(u) = add_users
+        .iter()
+        .chain(&del_users)
+        .find(|u| dir.member(u).is_none())
+    {
+        return Err(ActionError::NotFound(format!("member {u}")));
+    }
+    if let Some(d) = add_parties
+        .iter()
+        .chain(&del_parties)
+        .find(|d| dir.department(**d).is_none())
+    {
+        return Err(ActionError::NotFound(format!("department {d}")));
+    }
+    let tag = corp
+        .tags
+        .get_mut(&tagid)
+        .ok_or_else(|| ActionError::NotFound(format!("tag {tagid}")))?;
+    tag.users
+        .retain(|u| !del_users.iter().any(|d| d.eq_ignore_ascii_case(u)));
+    for u in &add_users {
+        if !tag.users.iter().any(|t| t.eq_ignore_ascii_case(u)) {
+            tag.users.push(u.clone());
+        }
+    }
+    tag.parties.retain(|p| !del_parties.contains(p));
+    for p in &add_parties {
+        if !tag.parties.contains(p) {
+            tag.parties.push(*p);
+        }
+    }
+    let items = [
+        ("AddUserItems", add_users.join(",")),
+        ("DelUserItems", del_users.join(",")),
+        ("AddPartyItems", join(&add_parties)),
+        ("DelPartyItems", join(&del_parties)),
+    ];
+    // Only the lists that changed are sent.
+    let mut out = vec![("TagId", tagid.to_string())];
+    out.extend(items.into_iter().filter(|(_, v)| !v.is_empty()));
+    Ok(out)
 }
 
 fn party_fields(d: &crate::state::directory::Department) -> Vec<(&'static str, String)> {
@@ -892,6 +992,12 @@ impl SimState {
                     PushEvent::Unsubscribe => ("event", Some("unsubscribe")),
                     PushEvent::Scan { .. } => ("event", Some("SCAN")),
                     PushEvent::LocationReport { .. } => ("event", Some("LOCATION")),
+                    PushEvent::SubscribeMsgPopup { .. } => {
+                        ("event", Some("subscribe_msg_popup_event"))
+                    }
+                    PushEvent::UserEnterTempsession { .. } if is_mp => {
+                        ("event", Some("user_enter_tempsession"))
+                    }
                     PushEvent::Raw { .. } => ("raw", None),
                     _ => return Err(invalid("Official Account / Mini Program")),
                 };
@@ -958,6 +1064,23 @@ impl SimState {
                         x.int("Latitude", lat)
                             .int("Longitude", lng)
                             .int("Precision", precision);
+                    }
+                    PushEvent::SubscribeMsgPopup { choices, scene } => {
+                        x.open("SubscribeMsgPopupEvent");
+                        for c in choices {
+                            x.open("List")
+                                .text("TemplateId", &c.template_id)
+                                .text(
+                                    "SubscribeStatusString",
+                                    if c.accept { "accept" } else { "reject" },
+                                )
+                                .int("PopupScene", scene)
+                                .close("List");
+                        }
+                        x.close("SubscribeMsgPopupEvent");
+                    }
+                    PushEvent::UserEnterTempsession { session_from } => {
+                        x.text("SessionFrom", session_from);
                     }
                     _ => {}
                 }
@@ -1271,6 +1394,48 @@ impl SimState {
         event: &PushEvent,
         now: i64,
     ) -> Result<(), ActionError> {
+        self.oa_user_state(appid, is_mp, openid, event, now)?;
+        if let PushEvent::SubscribeMsgPopup { choices, .. } = event {
+            // Checked first, so that an unknown template grants nothing.
+            let known = self.with_world(|w| {
+                let templates = match w.accounts.get(appid) {
+                    Some(a) => &a.subscribe_templates,
+                    None => {
+                        &w.mini_programs
+                            .get(appid)
+                            .ok_or_else(|| ActionError::UnknownAccount(appid.into()))?
+                            .subscribe_templates
+                    }
+                };
+                Ok::<_, ActionError>(
+                    choices
+                        .iter()
+                        .find(|c| !templates.contains_key(&c.template_id))
+                        .map(|c| c.template_id.clone()),
+                )
+            })?;
+            if let Some(t) = known {
+                return Err(ActionError::NotFound(format!(
+                    "{appid} has no subscribe template {t}"
+                )));
+            }
+            for c in choices.iter().filter(|c| c.accept) {
+                crate::api::sns::grant_subscription(self, appid, openid, &c.template_id, 1)
+                    .map_err(ActionError::NotFound)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fans and users created or updated by an action, and the customer-service window.
+    fn oa_user_state(
+        &self,
+        appid: &str,
+        is_mp: bool,
+        openid: &str,
+        event: &PushEvent,
+        now: i64,
+    ) -> Result<(), ActionError> {
         self.with_world(|w| {
             if is_mp {
                 let mp = w
@@ -1424,6 +1589,9 @@ impl SimState {
                 .corps
                 .get_mut(corpid)
                 .ok_or_else(|| ActionError::UnknownAccount(corpid.into()))?;
+            if change_type == "update_tag" {
+                return change_tag(corp, fields);
+            }
             let dir = &mut corp.directory;
             let userid = fields
                 .get("userid")

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub(crate) use actions::PendingPush;
-pub use actions::{ActionError, PushEvent, PushRequest, SelectedItem};
+pub use actions::{ActionError, PushEvent, PushRequest, SelectedItem, SubscribeChoice};
 pub(crate) use send::{Outgoing, Route};
 pub(crate) use xml::XmlOut;
 

@@ -148,6 +148,7 @@ impl SimState {
                 agentid,
                 userid: m.userid.clone(),
                 ticket: private && visible,
+                suite_id: None,
             };
             let scope = if private {
                 "snsapi_privateinfo"

@@ -165,6 +165,113 @@ impl CheckinRecord {
     }
 }
 
+/// Beijing time offset: check-in days start at 00:00 UTC+8.
+const BEIJING_OFFSET_SECS: i64 = 8 * 3600;
+/// The generated rule: on duty 09:00, off duty 18:00 (seconds after midnight).
+const WORK_SEC: i64 = 9 * 3600;
+const OFF_WORK_SEC: i64 = 18 * 3600;
+
+/// Beijing day numbers (days since 1970-01-01) touching `start..=end`.
+fn beijing_days(start: i64, end: i64) -> std::ops::RangeInclusive<i64> {
+    (start + BEIJING_OFFSET_SECS).div_euclid(86_400)
+        ..=(end + BEIJING_OFFSET_SECS).div_euclid(86_400)
+}
+
+fn beijing_midnight(day: i64) -> i64 {
+    day * 86_400 - BEIJING_OFFSET_SECS
+}
+
+/// 1970-01-01 was a Thursday: day % 7 == 2 is a Saturday, 3 a Sunday.
+fn is_weekend(day: i64) -> bool {
+    matches!(day.rem_euclid(7), 2 | 3)
+}
+
+/// Who a day report is about (`base_info`).
+#[derive(Debug, Clone, Copy)]
+pub struct DayReportMember<'a> {
+    /// Userid (`acctid`).
+    pub userid: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Alias (`name_ex`).
+    pub alias: &'a str,
+    /// Department names, `;`-separated as Tencent sends them.
+    pub departs_name: &'a str,
+}
+
+/// `getcheckin_daydata` entries (reference §4.13.2), one per Beijing day of `start..=end`,
+/// summarising `records` (the member's check-ins in that range, as `getcheckindata` returns
+/// them). `earliest_time` / `lastest_time` are seconds after midnight, not timestamps; a
+/// late on-duty record is exception 1 (late), a workday without records exception 4 (absent).
+pub fn day_reports(
+    member: DayReportMember<'_>,
+    records: &[CheckinRecord],
+    start: i64,
+    end: i64,
+) -> Vec<Value> {
+    beijing_days(start, end)
+        .map(|day| {
+            let midnight = beijing_midnight(day);
+            let of_day: Vec<&CheckinRecord> = records
+                .iter()
+                .filter(|r| (midnight..midnight + 86_400).contains(&r.checkin_time))
+                .collect();
+            day_report(member, midnight, is_weekend(day), &of_day)
+        })
+        .collect()
+}
+
+fn day_report(
+    member: DayReportMember<'_>,
+    midnight: i64,
+    weekend: bool,
+    records: &[&CheckinRecord],
+) -> Value {
+    let times = || records.iter().map(|r| r.checkin_time - midnight);
+    let (earliest, latest) = (times().min().unwrap_or(0), times().max().unwrap_or(0));
+    let duty = |kind: &str| records.iter().find(|r| r.checkin_type == kind);
+    let worked = match (duty("上班打卡"), duty("下班打卡")) {
+        (Some(on), Some(off)) => (off.checkin_time - on.checkin_time).max(0),
+        _ => 0,
+    };
+    let mut exceptions = Vec::new();
+    if let Some(on) = duty("上班打卡").filter(|r| r.exception_type == "时间异常") {
+        exceptions.push(json!({"exception": 1, "count": 1, "duration": (on.checkin_time - on.sch_checkin_time).max(0)}));
+    }
+    if !weekend && records.is_empty() {
+        exceptions.push(json!({"exception": 4, "count": 1, "duration": OFF_WORK_SEC - WORK_SEC}));
+    }
+    json!({
+        "base_info": {
+            "date": midnight,
+            "record_type": 1,
+            "name": member.name,
+            "name_ex": member.alias,
+            "departs_name": member.departs_name,
+            "acctid": member.userid,
+            "rule_info": {
+                "groupid": 1,
+                "groupname": "办公室打卡",
+                "scheduleid": 0,
+                "schedulename": "",
+                "checkintime": [{"work_sec": WORK_SEC, "off_work_sec": OFF_WORK_SEC}],
+            },
+            "day_type": u8::from(weekend),
+        },
+        "summary_info": {
+            "checkin_count": records.len(),
+            "regular_work_sec": worked,
+            "standard_work_sec": if weekend { 0 } else { OFF_WORK_SEC - WORK_SEC },
+            "earliest_time": earliest,
+            "lastest_time": latest,
+        },
+        "holiday_infos": [],
+        "exception_infos": exceptions,
+        "ot_info": {"ot_status": 0, "ot_duration": 0, "exception_duration": []},
+        "sp_items": [],
+    })
+}
+
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -179,21 +286,17 @@ pub fn generated_checkins(userid: &str, start: i64, end: i64) -> Vec<CheckinReco
     let seed = userid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    let tz = 8 * 3600;
-    let first_day = (start + tz).div_euclid(86_400);
-    let last_day = (end + tz).div_euclid(86_400);
     let mut out = Vec::new();
-    for day in first_day..=last_day {
-        // 1970-01-01 was a Thursday: day % 7 == 2 is Saturday, 3 Sunday.
-        if matches!(day.rem_euclid(7), 2 | 3) {
+    for day in beijing_days(start, end) {
+        if is_weekend(day) {
             continue;
         }
-        let midnight = day * 86_400 - tz;
+        let midnight = beijing_midnight(day);
         let r = mix(seed ^ day.unsigned_abs());
-        let on_sched = midnight + 9 * 3600;
+        let on_sched = midnight + WORK_SEC;
         let late = r.is_multiple_of(10);
         let on = on_sched - 600 + i64::try_from(r % 540).unwrap_or(0) + if late { 1200 } else { 0 };
-        let off_sched = midnight + 18 * 3600;
+        let off_sched = midnight + OFF_WORK_SEC;
         let off = off_sched + i64::try_from((r >> 16) % 3600).unwrap_or(0);
         for (kind, time, sched, exception) in [
             ("上班打卡", on, on_sched, if late { "时间异常" } else { "" }),

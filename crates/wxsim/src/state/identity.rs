@@ -29,6 +29,10 @@ pub enum CodeSubject {
         userid: String,
         /// A user_ticket goes with the code (snsapi_privateinfo with consent, member in scope).
         ticket: bool,
+        /// The suite whose login issued the code (`appid` = suite id): only that suite
+        /// redeems it (`getuserinfo3rd`), never a corp token.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        suite_id: Option<String>,
     },
     /// A Mini Program user (`wx.login`).
     MpLogin {
@@ -43,6 +47,17 @@ pub enum CodeSubject {
         appid: String,
         /// OpenID.
         openid: String,
+    },
+    /// A provider website login (`3rd_qrConnect` → `service/get_login_info`).
+    ProviderLogin {
+        /// The provider's corpid.
+        provider_corpid: String,
+        /// The corp of the member who logged in.
+        corpid: String,
+        /// Member.
+        userid: String,
+        /// Logged in as the admin who installed one of the provider's suites.
+        admin: bool,
     },
     /// A suite installation (`auth_code`).
     SuiteAuth {

@@ -396,6 +396,75 @@ async fn directory_changes_through_the_api_reach_the_contacts_callback() {
     assert_eq!(members, 2, "赵六 and the new member");
 }
 
+/// Members of tag 1 (值班) who receive a `totag` message from app 1000002.
+async fn tag_recipients(env: &Env, token: &str) -> Vec<String> {
+    let v = env
+        .post(
+            &format!("{}?access_token={token}", env.qy("/cgi-bin/message/send")),
+            &json!({"totag": "1", "msgtype": "text", "agentid": 1_000_002, "text": {"content": "值班提醒"}}),
+        )
+        .await;
+    assert_eq!(errcode(&v), 0, "{v}");
+    let msgid = v["msgid"].as_str().unwrap().to_owned();
+    env.sim.state().with_inbox(|ib| {
+        let mut users: Vec<String> = ib
+            .users()
+            .keys()
+            .filter(|u| ib.of_user(u, None).iter().any(|e| e.msgid == msgid))
+            .cloned()
+            .collect();
+        users.sort();
+        users
+    })
+}
+
+#[tokio::test]
+async fn update_tag_changes_who_the_tag_reaches() {
+    let env = Env::fast().await;
+    let rx = Receiver::start(Answer::Success).await;
+    env.sim
+        .register_callback(cfg(CORP, &rx.url, CallbackMode::Safe))
+        .unwrap();
+    let t = env.app_token(1_000_002).await;
+    assert_eq!(tag_recipients(&env, &t).await, ["lisi", "zhaoliu"]);
+    let change = |fields: serde_json::Value| PushEvent::ChangeContact {
+        change_type: "update_tag".into(),
+        fields: fields.as_object().cloned().unwrap_or_default(),
+    };
+    let o = env
+        .sim
+        .push(PushRequest::new(
+            CORP,
+            "",
+            change(json!({"tagid": 1, "add_users": ["wangwu"], "del_users": ["zhaoliu"]})),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(o.status, PushStatus::Acked, "{o:?}");
+    let m = Message::parse(&rx.received()[0].plaintext).unwrap();
+    assert_eq!(m.get("Event"), Some("change_contact"));
+    assert_eq!(m.get("FromUserName"), Some("sys"));
+    assert_eq!(m.get("ChangeType"), Some("update_tag"));
+    assert_eq!(m.get("TagId"), Some("1"));
+    assert_eq!(m.get("AddUserItems"), Some("wangwu"));
+    assert_eq!(m.get("DelUserItems"), Some("zhaoliu"));
+    assert_eq!(m.get("AddPartyItems"), None, "only the lists that changed");
+    assert_eq!(tag_recipients(&env, &t).await, ["lisi", "wangwu"]);
+    // Unknown tags and members are refused, and nothing changes.
+    for bad in [
+        json!({"tagid": 99, "add_users": ["lisi"]}),
+        json!({"tagid": 1, "add_users": ["ghost"]}),
+    ] {
+        assert!(
+            env.sim
+                .push(PushRequest::new(CORP, "", change(bad)))
+                .await
+                .is_err()
+        );
+    }
+    assert_eq!(tag_recipients(&env, &t).await, ["lisi", "wangwu"]);
+}
+
 #[tokio::test]
 async fn template_card_press_reply_and_update() {
     let env = Env::fast().await;

@@ -4,7 +4,8 @@
 
 use serde_json::json;
 use wx::errcode::WxApiError;
-use wxsim::{PushEvent, PushStatus};
+use wx::message::Message;
+use wxsim::{CallbackConfig, CallbackMode, PushEvent, PushStatus, SubscribeChoice};
 
 use crate::helpers::{Env, errcode};
 use crate::receiver::{Answer, KEY, Receiver, TOKEN};
@@ -305,6 +306,73 @@ async fn ip_whitelists_answer_tencent_errors_with_the_ip() {
 }
 
 #[tokio::test]
+async fn mp_popup_and_customer_service_events_reach_the_mp_callback() {
+    let env = Env::fast().await;
+    let rx = Receiver::start(Answer::Success).await;
+    env.sim
+        .register_callback(CallbackConfig::new(
+            MP,
+            &rx.url,
+            TOKEN,
+            KEY,
+            CallbackMode::Safe,
+        ))
+        .unwrap();
+    let t = mp_token(&env).await;
+    let send = format!(
+        "{}?access_token={t}",
+        env.api("/cgi-bin/message/subscribe/send")
+    );
+    let body = json!({"touser": MP_USER, "template_id": "mp-sub-order-0001",
+        "data": {"character_string1": {"value": "A2024001"}, "thing2": {"value": "钢缆"}}});
+    let popup = |accept: bool| PushEvent::SubscribeMsgPopup {
+        choices: vec![SubscribeChoice {
+            template_id: "mp-sub-order-0001".into(),
+            accept,
+        }],
+        scene: 0,
+    };
+    // A refusal grants nothing; an acceptance grants exactly one message.
+    let o = env.sim.push_event(MP, MP_USER, popup(false)).await.unwrap();
+    assert_eq!(o.status, PushStatus::Acked, "{o:?}");
+    assert_eq!(errcode(&env.post(&send, &body).await), 43101);
+    env.sim.push_event(MP, MP_USER, popup(true)).await.unwrap();
+    assert_eq!(errcode(&env.post(&send, &body).await), 0);
+    assert_eq!(errcode(&env.post(&send, &body).await), 43101, "one-time");
+    let got = rx.received();
+    let m = Message::parse(&got[1].plaintext).unwrap();
+    assert_eq!(m.get("Event"), Some("subscribe_msg_popup_event"));
+    assert!(
+        got[1].plaintext.contains("<SubscribeMsgPopupEvent><List><TemplateId><![CDATA[mp-sub-order-0001]]></TemplateId><SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString><PopupScene>0</PopupScene></List></SubscribeMsgPopupEvent>"),
+        "{}",
+        got[1].plaintext
+    );
+    let unknown = PushEvent::SubscribeMsgPopup {
+        choices: vec![SubscribeChoice {
+            template_id: "nope".into(),
+            accept: true,
+        }],
+        scene: 0,
+    };
+    assert!(env.sim.push_event(MP, MP_USER, unknown).await.is_err());
+    // The user opens the customer-service session from a contact button.
+    let enter = PushEvent::UserEnterTempsession {
+        session_from: "order-A2024001".into(),
+    };
+    env.sim
+        .push_event(MP, MP_USER, enter.clone())
+        .await
+        .unwrap();
+    let m = Message::parse(&rx.received()[2].plaintext).unwrap();
+    assert_eq!(m.get("Event"), Some("user_enter_tempsession"));
+    assert_eq!(m.get("SessionFrom"), Some("order-A2024001"));
+    assert!(
+        env.sim.push_event(env.appid(), FAN, enter).await.is_err(),
+        "Mini Programs only"
+    );
+}
+
+#[tokio::test]
 async fn checkin_data() {
     let env = Env::fast().await;
     let t = env.app_token(1_000_002).await;
@@ -330,6 +398,81 @@ async fn checkin_data() {
             &format!(
                 "{}?access_token={t3}",
                 env.qy("/cgi-bin/checkin/getcheckindata")
+            ),
+            &body,
+        )
+        .await;
+    assert_eq!(errcode(&v), 48002, "app without check-in permission");
+}
+
+#[tokio::test]
+async fn checkin_day_reports_summarise_the_records() {
+    let env = Env::fast().await;
+    let t = env.app_token(1_000_002).await;
+    let url = |p: &str| format!("{}?access_token={t}", env.qy(p));
+    let start = 1_704_038_400; // 2024-01-01 00:00 Beijing, a Monday
+    let body = json!({"starttime": start, "endtime": start + 7 * 86_400 - 1, "useridlist": ["lisi", "nobody"]});
+    let v = env
+        .post(&url("/cgi-bin/checkin/getcheckin_daydata"), &body)
+        .await;
+    assert_eq!(errcode(&v), 0, "{v}");
+    let days = v["datas"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "one report per day of the known member");
+    let records = env
+        .post(
+            &url("/cgi-bin/checkin/getcheckindata"),
+            &json!({"opencheckindatatype": 3, "starttime": start, "endtime": start + 7 * 86_400 - 1, "useridlist": ["lisi"]}),
+        )
+        .await;
+    let records = records["checkindata"].as_array().unwrap();
+    for (i, day) in days.iter().enumerate() {
+        let midnight = start + 86_400 * i64::try_from(i).unwrap();
+        let base = &day["base_info"];
+        assert_eq!(base["date"], midnight);
+        assert_eq!(base["acctid"], "lisi");
+        assert_eq!(
+            base["day_type"],
+            u8::from(i >= 5),
+            "Saturday and Sunday are rest days"
+        );
+        // The day report agrees with the raw records of that day.
+        let times: Vec<i64> = records
+            .iter()
+            .map(|r| r["checkin_time"].as_i64().unwrap())
+            .filter(|t| (midnight..midnight + 86_400).contains(t))
+            .collect();
+        let summary = &day["summary_info"];
+        assert_eq!(summary["checkin_count"], times.len());
+        if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
+            assert_eq!(
+                summary["earliest_time"],
+                first - midnight,
+                "seconds after midnight"
+            );
+            assert_eq!(summary["lastest_time"], last - midnight);
+            assert_eq!(summary["regular_work_sec"], last - first);
+        }
+    }
+    assert!(
+        days[0]["base_info"]["departs_name"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    let too_long =
+        json!({"starttime": start, "endtime": start + 31 * 86_400, "useridlist": ["lisi"]});
+    assert_eq!(
+        errcode(
+            &env.post(&url("/cgi-bin/checkin/getcheckin_daydata"), &too_long)
+                .await
+        ),
+        301024
+    );
+    let t3 = env.app_token(1_000_003).await;
+    let v = env
+        .post(
+            &format!(
+                "{}?access_token={t3}",
+                env.qy("/cgi-bin/checkin/getcheckin_daydata")
             ),
             &body,
         )

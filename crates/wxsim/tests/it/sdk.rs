@@ -1,5 +1,5 @@
-//! SDK conformance with Python wechatpy (PyPI), from `interop/.venv` (created by
-//! `interop/setup.sh`: `python3 -m venv interop/.venv && interop/.venv/bin/pip install
+//! SDK conformance with Python wechatpy (PyPI), from `$WX_INTEROP_DIR/.venv`, else the
+//! repository's `interop/.venv` (created by `interop/setup.sh`: `python3 -m venv interop/.venv && interop/.venv/bin/pip install
 //! wechatpy cryptography`). Without the venv the tests print a note and pass, unless
 //! `CI=true`.
 //!
@@ -25,9 +25,13 @@ const SUITE: &str = "wwsuite5e7a9c1b3d4f6a80";
 const FAN: &str = "oJqBd60000000000000000001000";
 
 fn python() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The same variable as the wx interop tests, so one prepared venv serves both.
+    let dir = std::env::var_os("WX_INTEROP_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop"),
+        PathBuf::from,
+    );
     // Canonical path: a venv's python finds its pyvenv.cfg from the path it was started by.
-    let bin = root.join("interop/.venv/bin");
+    let bin = dir.join(".venv/bin");
     let py = std::fs::canonicalize(&bin).unwrap_or(bin).join("python");
     let ok = py.exists()
         && std::process::Command::new(&py)
