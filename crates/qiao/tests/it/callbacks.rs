@@ -24,6 +24,19 @@ pub fn now_secs() -> String {
     (qiao::clock::now_ms() / 1000).to_string()
 }
 
+/// The values to paste into the back office (URL, Token, EncodingAESKey…), revealed through
+/// the API; Token and key are registered with the leak check.
+pub async fn receiver_values(app: &TestApp, key: &str, receiver_id: i64) -> serde_json::Value {
+    let (status, values) = app
+        .reveal(&format!("/callbacks/{receiver_id}/values"), key)
+        .await;
+    assert_eq!(status, 200, "{values}");
+    app.leaks.secret(values["token"].as_str().unwrap());
+    app.leaks
+        .secret(values["encoding_aes_key"].as_str().unwrap());
+    values
+}
+
 impl Pusher {
     pub async fn for_receiver(
         app: &TestApp,
@@ -31,14 +44,9 @@ impl Pusher {
         receiver_id: i64,
         receive_id: &str,
     ) -> Self {
-        let (status, values) = app
-            .reveal(&format!("/callbacks/{receiver_id}/values"), key)
-            .await;
-        assert_eq!(status, 200, "{values}");
+        let values = receiver_values(app, key, receiver_id).await;
         let token = values["token"].as_str().unwrap().to_string();
         let aes = values["encoding_aes_key"].as_str().unwrap().to_string();
-        app.leaks.secret(token.clone());
-        app.leaks.secret(aes.clone());
         let crypt = MsgCrypt::new(
             token.clone(),
             &EncodingAesKey::parse(&aes).unwrap(),

@@ -452,6 +452,36 @@ impl Received {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
+
+    /// Whether `X-Qiao-Signature` is right for `secret`, checked as a business system would,
+    /// independently of Qiao's own code: `v1=` + hex HMAC-SHA256 over `"<timestamp>.<body>"`.
+    pub fn signed_with(&self, secret: &str) -> bool {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes any key length");
+        mac.update(format!("{}.{}", self.header("x-qiao-timestamp"), self.body).as_bytes());
+        self.header("x-qiao-signature")
+            == format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// Polls `check` until it gives a value, failing after `timeout` with `what`.
+pub async fn eventually<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[derive(Default)]

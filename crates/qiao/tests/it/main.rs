@@ -9,6 +9,7 @@ mod channels;
 mod cli;
 mod console;
 mod domain_files;
+mod e2e_callbacks;
 mod foundation;
 mod ops;
 mod replies;

@@ -16,7 +16,7 @@ use crate::store_test;
 
 const STABLE_TOKEN: &str = "/cgi-bin/stable_token";
 
-async fn simulator() -> Simulator {
+pub async fn simulator() -> Simulator {
     Simulator::start(SimConfig {
         limits: wxsim::LimitsConfig::off(),
         ..SimConfig::default()
@@ -26,7 +26,7 @@ async fn simulator() -> Simulator {
 }
 
 /// Registers the simulator's first Official Account as a channel; returns its id and AppID.
-async fn register_oa(app: &TestApp, key: &str, sim: &Simulator) -> (i64, String) {
+pub async fn register_oa(app: &TestApp, key: &str, sim: &Simulator) -> (i64, String) {
     let account = Seed::demo().official_accounts[0].clone();
     app.leaks.secret(account.secret.clone());
     let body = json!({ "kind": "official_account", "name": account.name, "app_id": account.appid,
