@@ -437,3 +437,159 @@ store_test!(
         world.stop().await;
     }
 );
+
+impl World {
+    /// POST test-connection through the API.
+    async fn test_connection(&self, hooked: &Hooked) -> Value {
+        let (status, test) = self
+            .api(
+                Method::POST,
+                &format!("/channels/{}/test-connection", hooked.channel),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{test}");
+        test
+    }
+
+    async fn set_external_url(&self, url: &str) {
+        let (status, settings) = self
+            .api(
+                Method::PUT,
+                "/settings",
+                Some(json!({ "external_url": url })),
+            )
+            .await;
+        assert_eq!(status, 200, "{settings}");
+    }
+}
+
+/// The single callback check of a test-connection answer.
+fn callback_check(test: &Value) -> &Value {
+    let checks = test["callbacks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{test}");
+    &checks[0]
+}
+
+store_test!(
+    test_connection_verifies_the_callback_url_at_the_external_url,
+    |db| async move {
+        use crate::harness::{PASSWORD, add_user, csrf_of, login, post_form};
+        let world = World::new(&db).await;
+        let verified = "qiao_callbacks_total{outcome=\"url_verified\"}";
+        for hooked in [&world.oa, &world.wecom] {
+            // Switch still off: reachable, but pushes would be ignored.
+            let before = world.app.metric(verified).await;
+            let test = world.test_connection(hooked).await;
+            assert_eq!(test["ok"], true, "the token step: {test}");
+            let check = callback_check(&test);
+            assert_eq!(check["receiver_id"], hooked.receiver);
+            assert_eq!(
+                (&check["reachable"], &check["ok"]),
+                (&json!(true), &json!(false))
+            );
+            assert!(
+                check["problem"]
+                    .as_str()
+                    .unwrap()
+                    .contains("是否开启应用回调"),
+                "{check}"
+            );
+            assert!(
+                world.app.metric(verified).await > before,
+                "Qiao answered a real URL verification"
+            );
+
+            world.switch_on(hooked).await;
+            let check = world.test_connection(hooked).await["callbacks"][0].clone();
+            assert_eq!(
+                (&check["reachable"], &check["ok"]),
+                (&json!(true), &json!(true))
+            );
+            assert_eq!(check["problem"], Value::Null);
+            assert!(
+                check["url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{}/cb/", world.app.url))
+            );
+        }
+
+        // The console's channel page shows the step.
+        add_user(&world.app, "root", qiao::auth::Role::SuperAdmin).await;
+        login(&world.app, "root", PASSWORD).await;
+        let path = format!("/console/channels/{}", world.wecom.channel);
+        let (_, page) = world.app.get(&path).await;
+        let (status, page) = post_form(
+            &world.app,
+            &format!("{path}/test-connection"),
+            &[("_csrf", &csrf_of(&page))],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(page.contains("data-testid=\"callback-checks\""), "{page}");
+        assert!(page.contains("data-ok=\"true\""), "{page}");
+        world.stop().await;
+    }
+);
+
+store_test!(
+    test_connection_explains_an_unreachable_callback_url,
+    |db| async move {
+        let world = World::new(&db).await;
+        world.switch_on(&world.oa).await;
+
+        // Nothing listens at the external base URL.
+        let closed = format!("http://127.0.0.1:{}", crate::tokens::free_port());
+        world.set_external_url(&closed).await;
+        let test = world.test_connection(&world.oa).await;
+        assert_eq!(test["ok"], true, "the token step still works: {test}");
+        let check = callback_check(&test);
+        assert_eq!(
+            (&check["reachable"], &check["ok"]),
+            (&json!(false), &json!(false))
+        );
+        assert!(check["url"].as_str().unwrap().starts_with(&closed));
+        assert!(
+            check["problem"].as_str().unwrap().contains("refused"),
+            "{check}"
+        );
+        assert!(
+            check["fix"].as_str().unwrap().contains("external base URL"),
+            "{check}"
+        );
+
+        // Another server answers there (the simulator): a wrong answer.
+        world.set_external_url(&world.sim.url()).await;
+        let check = world.test_connection(&world.oa).await["callbacks"][0].clone();
+        assert_eq!(check["reachable"], false);
+        assert!(
+            check["problem"].as_str().unwrap().contains("HTTP 404"),
+            "{check}"
+        );
+        assert!(check["fix"].as_str().unwrap().contains("/cb/"), "{check}");
+
+        // A receiver deleted: the channel has none.
+        let (status, _) = world
+            .api(
+                Method::DELETE,
+                &format!("/callbacks/{}", world.oa.receiver),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+        let check = world.test_connection(&world.oa).await["callbacks"][0].clone();
+        assert_eq!(
+            (&check["receiver_id"], &check["reachable"]),
+            (&Value::Null, &json!(false))
+        );
+        assert!(
+            check["problem"]
+                .as_str()
+                .unwrap()
+                .contains("no callback receiver"),
+            "{check}"
+        );
+        world.stop().await;
+    }
+);
