@@ -62,6 +62,15 @@ impl Pusher {
         }
     }
 
+    /// The same receiver on another node (the path is the same, the base URL changes).
+    pub fn moved_to(self, base: &str) -> Self {
+        let path = &self.url[self.url.find("/cb/").unwrap()..];
+        Self {
+            url: format!("{base}{path}"),
+            ..self
+        }
+    }
+
     /// A safe-mode (or WeCom) POST: query string and XML body.
     pub fn encrypted(&self, xml: &str, timestamp: &str, nonce: &str) -> (String, String) {
         let encrypt = self
@@ -81,14 +90,23 @@ impl Pusher {
     }
 
     pub async fn post(&self, client: &reqwest::Client, query: &str, body: String) -> (u16, String) {
+        self.try_post(client, query, body).await.unwrap()
+    }
+
+    /// As [`Pusher::post`], for a server that may be gone (killed mid-load).
+    pub async fn try_post(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+        body: String,
+    ) -> reqwest::Result<(u16, String)> {
         let response = client
             .post(format!("{}?{query}", self.url))
             .header("content-type", "text/xml")
             .body(body)
             .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
+            .await?;
+        Ok((response.status().as_u16(), response.text().await?))
     }
 }
 
@@ -351,14 +369,7 @@ store_test!(a_retry_after_a_restart_is_processed_once, |db| async move {
     assert_eq!(pusher.post(&app.client, &query, body.clone()).await.0, 200);
 
     let app = app.restart().await;
-    let pusher = Pusher {
-        url: format!(
-            "{}{}",
-            app.url,
-            &pusher.url[pusher.url.find("/cb/").unwrap()..]
-        ),
-        ..pusher
-    };
+    let pusher = pusher.moved_to(&app.url);
     assert_eq!(pusher.post(&app.client, &query, body).await.0, 200);
     assert_eq!(
         inbox_len(&app, &key).await,

@@ -572,6 +572,45 @@ pub fn qiao_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_qiao"))
 }
 
+/// `qiao serve` as its own OS process on `db`'s database with `master_key`, listening on
+/// 127.0.0.1:`port` with its own `data_dir`; killed (SIGKILL) when dropped.
+pub fn spawn_serve(
+    db: &TestDb,
+    data_dir: &Path,
+    master_key: &str,
+    port: u16,
+) -> tokio::process::Child {
+    tokio::process::Command::new(qiao_bin())
+        .args([
+            "serve",
+            "--data-dir",
+            data_dir.to_str().expect("UTF-8 path"),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("QIAO_DATABASE_URL", &db.url)
+        .env("QIAO_MASTER_KEY", master_key)
+        .env("QIAO_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn qiao serve")
+}
+
+/// Waits until the node at `url` answers `/readyz` (10 s at most).
+pub async fn wait_ready(client: &reqwest::Client, url: &str) {
+    eventually(
+        &format!("{url} to be ready"),
+        std::time::Duration::from_secs(10),
+        || async {
+            let response = client.get(format!("{url}/readyz")).send().await;
+            response.is_ok_and(|r| r.status() == 200).then_some(())
+        },
+    )
+    .await;
+}
+
 /// Runs `qiao args…` with a clean `QIAO_*` environment plus `env`, feeding `stdin`.
 pub async fn run_qiao(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = tokio::process::Command::new(qiao_bin());

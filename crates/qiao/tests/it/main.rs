@@ -11,6 +11,7 @@ mod console;
 mod domain_files;
 mod e2e_callbacks;
 mod foundation;
+mod kill9;
 mod ops;
 mod replies;
 mod tokens;

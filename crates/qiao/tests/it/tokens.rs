@@ -3,15 +3,12 @@
 //! is replaced behind Qiao's back, no retry loop on 40001 forever, quota and IP errors
 //! explained.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use qiao::auth::api_keys::Scope;
 use reqwest::Method;
 use serde_json::json;
 use wxsim::{Role, Seed, SimConfig, Simulator};
 
-use crate::harness::{TestApp, TestDb, qiao_bin};
+use crate::harness::{TestApp, TestDb, spawn_serve, wait_ready};
 use crate::store_test;
 
 const STABLE_TOKEN: &str = "/cgi-bin/stable_token";
@@ -272,41 +269,12 @@ async fn three_nodes(db: &TestDb) {
     for i in 0..3 {
         let port = free_port();
         let dir = db.data_dir().join(format!("node{i}"));
-        let child = tokio::process::Command::new(qiao_bin())
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("QIAO_DATABASE_URL", &db.url)
-            .env("QIAO_MASTER_KEY", &master)
-            .env("QIAO_LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        nodes.push(child);
+        nodes.push(spawn_serve(db, &dir, &master, port));
         urls.push(format!("http://127.0.0.1:{port}"));
     }
     let client = reqwest::Client::new();
     for url in &urls {
-        let mut ready = false;
-        for _ in 0..200 {
-            if client
-                .get(format!("{url}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "node {url} did not start");
+        wait_ready(&client, url).await;
     }
     let burst = |round: usize| {
         let mut calls = Vec::new();
