@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::api_keys::Scope;
+use crate::callback::reachability;
 use crate::gateway::{ConnectionTest, GatewayError, TokenState};
 use crate::http::{ApiError, ErrorBody};
 
@@ -103,7 +104,8 @@ async fn get_token_state(
     ))
 }
 
-/// Test connection: fetch a token and explain a failure with its fix.
+/// Test connection: fetch a token, then send each callback URL the verification request
+/// WeChat would send at the external base URL; explain every failure with its fix.
 #[utoipa::path(post, path = "/channels/{id}/test-connection", tag = "tokens",
     params(("id" = i64, Path, description = "channel id")),
     responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorBody)))]
@@ -114,10 +116,7 @@ async fn post_test_connection(
 ) -> Result<Json<ConnectionTest>, ApiError> {
     caller.require(Scope::Admin)?;
     Ok(Json(
-        state
-            .gateway
-            .test_connection(caller.principal.tenant, id)
-            .await?,
+        reachability::test_connection(&state, caller.principal.tenant, id).await?,
     ))
 }
 

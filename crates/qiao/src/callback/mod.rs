@@ -14,6 +14,7 @@
 
 mod cache;
 pub mod endpoint;
+pub mod reachability;
 mod store;
 pub mod writer;
 

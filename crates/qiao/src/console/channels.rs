@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::callback::Purpose;
+use crate::callback::reachability::{self, CallbackCheck};
 use crate::channels::{
     self, AccountType, Attrs, Channel, ChannelError, ChannelKind, ChannelPatch, ContactsPermission,
     Endpoints, NewChannel,
@@ -58,6 +60,34 @@ struct DetailPage {
     editing: bool,
     /// Token state, when the channel has a credential to fetch one with.
     token: Option<TokenView>,
+    /// The callback step of the last test connection (empty otherwise).
+    callback_checks: Vec<CallbackLine>,
+}
+
+/// One receiver's callback reachability in words for the page.
+pub struct CallbackLine {
+    pub purpose: &'static str,
+    pub url: String,
+    pub ok: bool,
+    pub text: String,
+}
+
+impl CallbackLine {
+    fn of(check: CallbackCheck, t: &Texts) -> Self {
+        Self {
+            purpose: match check.purpose {
+                Purpose::Messages => t.cb_messages,
+                Purpose::Contacts => t.cb_contacts,
+                Purpose::Customers => t.cb_customers,
+            },
+            url: check.url.unwrap_or_default(),
+            ok: check.ok,
+            text: match check.problem {
+                Some(problem) => format!("{problem} → {}", check.fix.unwrap_or_default()),
+                None => t.tk_callback_ok.to_string(),
+            },
+        }
+    }
 }
 
 /// A channel's token state in words for the page (never the token itself).
@@ -444,6 +474,29 @@ async fn show_detail(
     flash: Option<String>,
     error: Option<String>,
 ) -> Result<Response, ConsoleError> {
+    let notices = Notices {
+        flash,
+        error,
+        callback_checks: Vec::new(),
+    };
+    show_detail_with(state, console, id, status, form, notices).await
+}
+
+/// What a detail page reports about the action that led to it.
+struct Notices {
+    flash: Option<String>,
+    error: Option<String>,
+    callback_checks: Vec<CallbackLine>,
+}
+
+async fn show_detail_with(
+    state: &AppState,
+    console: &Console,
+    id: i64,
+    status: StatusCode,
+    form: Option<ChannelForm>,
+    notices: Notices,
+) -> Result<Response, ConsoleError> {
     let tenant = console.session.tenant;
     let Some(channel) = channels::get(&state.store, &state.sealer, tenant, id)
         .await
@@ -473,8 +526,8 @@ async fn show_detail(
     let mut ctx = console.ctx();
     let (back, _) = section(channel.kind);
     ctx.nav = super::nav(console.t, back);
-    ctx.flash = flash;
-    ctx.error = error;
+    ctx.flash = notices.flash;
+    ctx.error = notices.error;
     let token = state
         .gateway
         .state(tenant, id)
@@ -494,6 +547,7 @@ async fn show_detail(
         apps,
         channel,
         editing: true,
+        callback_checks: notices.callback_checks,
     };
     Ok(render_status(status, &page))
 }
@@ -554,7 +608,8 @@ pub async fn update(
     }
 }
 
-/// 测试连接: fetches a token and shows the outcome, or the problem with its fix.
+/// 测试连接: fetches a token, then has each callback URL verified at the external base URL;
+/// shows the outcome of each step, or the problem with its fix.
 pub async fn test_connection(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -563,27 +618,35 @@ pub async fn test_connection(
     let NoFields {} = form;
     console.require_write()?;
     let tenant = console.session.tenant;
-    let (flash, error) = match state.gateway.test_connection(tenant, id).await {
-        Ok(test) if test.ok => (
-            Some(format!(
-                "{} {}",
-                console.t.tk_ok,
-                test.valid_until_ms.map(format_time).unwrap_or_default()
-            )),
-            None,
-        ),
-        Ok(test) => (
-            None,
-            Some(format!(
-                "{} → {}",
-                test.problem.unwrap_or_default(),
-                test.fix.unwrap_or_default()
-            )),
-        ),
+    let notices = match reachability::test_connection(&state, tenant, id).await {
+        Ok(test) => {
+            let callback_checks = test
+                .callbacks
+                .into_iter()
+                .map(|check| CallbackLine::of(check, console.t))
+                .collect();
+            let (flash, error) = if test.ok {
+                let until = test.valid_until_ms.map(format_time).unwrap_or_default();
+                (Some(format!("{} {until}", console.t.tk_ok)), None)
+            } else {
+                let problem = test.problem.unwrap_or_default();
+                let fix = test.fix.unwrap_or_default();
+                (None, Some(format!("{problem} → {fix}")))
+            };
+            Notices {
+                flash,
+                error,
+                callback_checks,
+            }
+        }
         Err(crate::gateway::GatewayError::Store(e)) => return Err(store_error(e)),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => Notices {
+            flash: None,
+            error: Some(e.to_string()),
+            callback_checks: Vec::new(),
+        },
     };
-    show_detail(&state, &console, id, StatusCode::OK, None, flash, error).await
+    show_detail_with(&state, &console, id, StatusCode::OK, None, notices).await
 }
 
 pub async fn add_app(

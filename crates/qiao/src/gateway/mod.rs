@@ -18,6 +18,7 @@ use wx::token::{
     AppTokenMode, CallError, Caller, EventSink, QuotaGuard, TokenEvent, TokenSource, keys,
 };
 
+use crate::callback::reachability::CallbackCheck;
 use crate::channels::{self, Attrs, Channel, ChannelKind};
 use crate::clock;
 use crate::secrets::Sealer;
@@ -406,7 +407,8 @@ impl Gateway {
         })
     }
 
-    /// Test connection: fetches a token and says what is wrong in plain words, with the fix.
+    /// Test connection, token step: fetches a token and says what is wrong in plain words,
+    /// with the fix (the callback step is `callback::reachability::test_connection`).
     pub async fn test_connection(
         &self,
         tenant: TenantId,
@@ -431,6 +433,7 @@ impl Gateway {
                 fix: None,
                 ip: None,
                 valid_until_ms: Some(token.expires_at_ms),
+                callbacks: Vec::new(),
             },
             Err(e) => explain(&e),
         })
@@ -455,6 +458,7 @@ pub struct TokenState {
 /// The outcome of "test connection".
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConnectionTest {
+    /// The token step succeeded.
     pub ok: bool,
     pub problem: Option<String>,
     pub fix: Option<String>,
@@ -462,6 +466,9 @@ pub struct ConnectionTest {
     #[schema(value_type = Option<String>)]
     pub ip: Option<IpAddr>,
     pub valid_until_ms: Option<i64>,
+    /// The callback step: each receiver's URL verified at the external base URL as WeChat
+    /// would (`ok` above is the token step alone).
+    pub callbacks: Vec<CallbackCheck>,
 }
 
 impl ConnectionTest {
@@ -472,6 +479,7 @@ impl ConnectionTest {
             fix: Some(fix),
             ip,
             valid_until_ms: None,
+            callbacks: Vec::new(),
         }
     }
 }

@@ -24,6 +24,19 @@ pub fn now_secs() -> String {
     (qiao::clock::now_ms() / 1000).to_string()
 }
 
+/// The values to paste into the back office (URL, Token, EncodingAESKey…), revealed through
+/// the API; Token and key are registered with the leak check.
+pub async fn receiver_values(app: &TestApp, key: &str, receiver_id: i64) -> serde_json::Value {
+    let (status, values) = app
+        .reveal(&format!("/callbacks/{receiver_id}/values"), key)
+        .await;
+    assert_eq!(status, 200, "{values}");
+    app.leaks.secret(values["token"].as_str().unwrap());
+    app.leaks
+        .secret(values["encoding_aes_key"].as_str().unwrap());
+    values
+}
+
 impl Pusher {
     pub async fn for_receiver(
         app: &TestApp,
@@ -31,14 +44,9 @@ impl Pusher {
         receiver_id: i64,
         receive_id: &str,
     ) -> Self {
-        let (status, values) = app
-            .reveal(&format!("/callbacks/{receiver_id}/values"), key)
-            .await;
-        assert_eq!(status, 200, "{values}");
+        let values = receiver_values(app, key, receiver_id).await;
         let token = values["token"].as_str().unwrap().to_string();
         let aes = values["encoding_aes_key"].as_str().unwrap().to_string();
-        app.leaks.secret(token.clone());
-        app.leaks.secret(aes.clone());
         let crypt = MsgCrypt::new(
             token.clone(),
             &EncodingAesKey::parse(&aes).unwrap(),
@@ -51,6 +59,15 @@ impl Pusher {
             token,
             crypt,
             receive_id: receive_id.to_string(),
+        }
+    }
+
+    /// The same receiver on another node (the path is the same, the base URL changes).
+    pub fn moved_to(self, base: &str) -> Self {
+        let path = &self.url[self.url.find("/cb/").unwrap()..];
+        Self {
+            url: format!("{base}{path}"),
+            ..self
         }
     }
 
@@ -73,14 +90,23 @@ impl Pusher {
     }
 
     pub async fn post(&self, client: &reqwest::Client, query: &str, body: String) -> (u16, String) {
+        self.try_post(client, query, body).await.unwrap()
+    }
+
+    /// As [`Pusher::post`], for a server that may be gone (killed mid-load).
+    pub async fn try_post(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+        body: String,
+    ) -> reqwest::Result<(u16, String)> {
         let response = client
             .post(format!("{}?{query}", self.url))
             .header("content-type", "text/xml")
             .body(body)
             .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
+            .await?;
+        Ok((response.status().as_u16(), response.text().await?))
     }
 }
 
@@ -343,14 +369,7 @@ store_test!(a_retry_after_a_restart_is_processed_once, |db| async move {
     assert_eq!(pusher.post(&app.client, &query, body.clone()).await.0, 200);
 
     let app = app.restart().await;
-    let pusher = Pusher {
-        url: format!(
-            "{}{}",
-            app.url,
-            &pusher.url[pusher.url.find("/cb/").unwrap()..]
-        ),
-        ..pusher
-    };
+    let pusher = pusher.moved_to(&app.url);
     assert_eq!(pusher.post(&app.client, &query, body).await.0, 200);
     assert_eq!(
         inbox_len(&app, &key).await,

@@ -452,6 +452,36 @@ impl Received {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
+
+    /// Whether `X-Qiao-Signature` is right for `secret`, checked as a business system would,
+    /// independently of Qiao's own code: `v1=` + hex HMAC-SHA256 over `"<timestamp>.<body>"`.
+    pub fn signed_with(&self, secret: &str) -> bool {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes any key length");
+        mac.update(format!("{}.{}", self.header("x-qiao-timestamp"), self.body).as_bytes());
+        self.header("x-qiao-signature")
+            == format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// Polls `check` until it gives a value, failing after `timeout` with `what`.
+pub async fn eventually<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[derive(Default)]
@@ -540,6 +570,45 @@ impl Drop for Receiver {
 /// The `qiao` binary, run as its own process.
 pub fn qiao_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_qiao"))
+}
+
+/// `qiao serve` as its own OS process on `db`'s database with `master_key`, listening on
+/// 127.0.0.1:`port` with its own `data_dir`; killed (SIGKILL) when dropped.
+pub fn spawn_serve(
+    db: &TestDb,
+    data_dir: &Path,
+    master_key: &str,
+    port: u16,
+) -> tokio::process::Child {
+    tokio::process::Command::new(qiao_bin())
+        .args([
+            "serve",
+            "--data-dir",
+            data_dir.to_str().expect("UTF-8 path"),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("QIAO_DATABASE_URL", &db.url)
+        .env("QIAO_MASTER_KEY", master_key)
+        .env("QIAO_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn qiao serve")
+}
+
+/// Waits until the node at `url` answers `/readyz` (10 s at most).
+pub async fn wait_ready(client: &reqwest::Client, url: &str) {
+    eventually(
+        &format!("{url} to be ready"),
+        std::time::Duration::from_secs(10),
+        || async {
+            let response = client.get(format!("{url}/readyz")).send().await;
+            response.is_ok_and(|r| r.status() == 200).then_some(())
+        },
+    )
+    .await;
 }
 
 /// Runs `qiao args…` with a clean `QIAO_*` environment plus `env`, feeding `stdin`.

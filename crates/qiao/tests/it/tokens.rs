@@ -3,20 +3,17 @@
 //! is replaced behind Qiao's back, no retry loop on 40001 forever, quota and IP errors
 //! explained.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use qiao::auth::api_keys::Scope;
 use reqwest::Method;
 use serde_json::json;
 use wxsim::{Role, Seed, SimConfig, Simulator};
 
-use crate::harness::{TestApp, TestDb, qiao_bin};
+use crate::harness::{TestApp, TestDb, spawn_serve, wait_ready};
 use crate::store_test;
 
 const STABLE_TOKEN: &str = "/cgi-bin/stable_token";
 
-async fn simulator() -> Simulator {
+pub async fn simulator() -> Simulator {
     Simulator::start(SimConfig {
         limits: wxsim::LimitsConfig::off(),
         ..SimConfig::default()
@@ -26,7 +23,7 @@ async fn simulator() -> Simulator {
 }
 
 /// Registers the simulator's first Official Account as a channel; returns its id and AppID.
-async fn register_oa(app: &TestApp, key: &str, sim: &Simulator) -> (i64, String) {
+pub async fn register_oa(app: &TestApp, key: &str, sim: &Simulator) -> (i64, String) {
     let account = Seed::demo().official_accounts[0].clone();
     app.leaks.secret(account.secret.clone());
     let body = json!({ "kind": "official_account", "name": account.name, "app_id": account.appid,
@@ -272,41 +269,12 @@ async fn three_nodes(db: &TestDb) {
     for i in 0..3 {
         let port = free_port();
         let dir = db.data_dir().join(format!("node{i}"));
-        let child = tokio::process::Command::new(qiao_bin())
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("QIAO_DATABASE_URL", &db.url)
-            .env("QIAO_MASTER_KEY", &master)
-            .env("QIAO_LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        nodes.push(child);
+        nodes.push(spawn_serve(db, &dir, &master, port));
         urls.push(format!("http://127.0.0.1:{port}"));
     }
     let client = reqwest::Client::new();
     for url in &urls {
-        let mut ready = false;
-        for _ in 0..200 {
-            if client
-                .get(format!("{url}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "node {url} did not start");
+        wait_ready(&client, url).await;
     }
     let burst = |round: usize| {
         let mut calls = Vec::new();
@@ -359,7 +327,7 @@ async fn three_nodes(db: &TestDb) {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
