@@ -58,8 +58,12 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
     let (key, source) = load_or_create_master_key(&config)?;
     let key = verify_master_key(&store, key, &source).await?;
     let webhooks = Dispatcher::new().context("cannot build the webhook HTTP client")?;
-    let gateway = Gateway::new(store.clone(), Sealer::new(key.clone()))
-        .context("cannot build the WeChat HTTP client")?;
+    let gateway = Gateway::new(
+        store.clone(),
+        Sealer::new(key.clone()),
+        crate::gateway::retry_policy(&config),
+    )
+    .context("cannot build the WeChat HTTP client")?;
     let state = AppState {
         config: Arc::new(config),
         sealer: Sealer::new(key),

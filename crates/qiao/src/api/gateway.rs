@@ -37,16 +37,26 @@ impl From<GatewayError> for ApiError {
                 "channel_incomplete",
                 e.to_string(),
             ),
+            GatewayError::Busy {
+                retry_after_secs,
+                error,
+            } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "wechat_busy",
+                format!("WeChat kept refusing the call until Qiao's retry budget ran out; it is safe to try again later: {error}"),
+            )
+            .with_details(serde_json::json!({ "errcode": error.errcode() }))
+            .with_retry_after(retry_after_secs),
             GatewayError::Call(call) => {
+                let details = serde_json::json!({
+                    "errcode": call.errcode(),
+                    "ip": call.ip().map(|ip| ip.to_string()),
+                });
                 let status = if call.is_config_error() {
                     StatusCode::FAILED_DEPENDENCY
                 } else {
                     StatusCode::BAD_GATEWAY
                 };
-                let details = serde_json::json!({
-                    "errcode": call.errcode(),
-                    "ip": call.ip().map(|ip| ip.to_string()),
-                });
                 ApiError::new(status, "wechat_error", call.to_string()).with_details(details)
             }
             GatewayError::Tokens(e) => {
@@ -70,7 +80,8 @@ pub struct BrokeredToken {
 #[utoipa::path(get, path = "/tokens/{channel}", tag = "tokens",
     params(("channel" = i64, Path, description = "channel id")),
     responses((status = 200, body = BrokeredToken), (status = 403, body = ErrorBody),
-              (status = 424, body = ErrorBody), (status = 502, body = ErrorBody)))]
+              (status = 424, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 503, description = "WeChat still rate-limited or unreachable; see Retry-After", body = ErrorBody)))]
 async fn get_token(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -137,7 +148,8 @@ pub struct Followers {
 /// One page of an Official Account's followers, read from WeChat.
 #[utoipa::path(get, path = "/channels/{id}/followers", tag = "tokens", params(FollowerQuery,
     ("id" = i64, Path, description = "channel id")),
-    responses((status = 200, body = Followers), (status = 502, body = ErrorBody)))]
+    responses((status = 200, body = Followers), (status = 502, body = ErrorBody),
+              (status = 503, description = "WeChat still rate-limited or unreachable after Qiao's retries; see Retry-After", body = ErrorBody)))]
 async fn get_followers(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -167,7 +179,8 @@ pub struct Member {
 /// A WeCom member, read from WeCom through an app or the corp's contact-sync secret.
 #[utoipa::path(get, path = "/channels/{id}/members/{userid}", tag = "tokens",
     params(("id" = i64, Path, description = "channel id"), ("userid" = String, Path, description = "userid")),
-    responses((status = 200, body = Member), (status = 502, body = ErrorBody)))]
+    responses((status = 200, body = Member), (status = 502, body = ErrorBody),
+              (status = 503, description = "WeChat still rate-limited or unreachable after Qiao's retries; see Retry-After", body = ErrorBody)))]
 async fn get_member(
     State(state): State<AppState>,
     caller: ApiCaller,

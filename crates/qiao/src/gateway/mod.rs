@@ -9,17 +9,20 @@ mod token_store;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use url::Url;
 use utoipa::ToSchema;
 use wx::api::{HttpClient, MpClient, OaClient, WorkClient};
 use wx::token::{
-    AppTokenMode, CallError, Caller, EventSink, QuotaGuard, TokenEvent, TokenSource, keys,
+    AppTokenMode, CallError, Caller, EventSink, QuotaGuard, RetryPolicy, TokenEvent, TokenSource,
+    keys,
 };
 
 use crate::channels::{self, Attrs, Channel, ChannelKind};
 use crate::clock;
+use crate::config::Config;
 use crate::secrets::Sealer;
 use crate::store::{Store, StoreError, TenantId};
 
@@ -40,6 +43,14 @@ pub enum GatewayError {
     BadEndpoint(String),
     #[error(transparent)]
     Call(#[from] CallError),
+    /// Still rate-limited, busy or unreachable when the retry budget ran out: nothing was
+    /// done, and trying again after `retry_after_secs` may succeed.
+    #[error("{error}")]
+    Busy {
+        retry_after_secs: u64,
+        #[source]
+        error: CallError,
+    },
     #[error(transparent)]
     Tokens(#[from] wx::token::StoreError),
     #[error(transparent)]
@@ -62,10 +73,24 @@ struct Connection {
     source: Arc<TokenSource>,
 }
 
+/// The retry policy of every WeChat call, from the configuration: the time budget, not a
+/// count of attempts, bounds a call (a frequency limit lasts as long as it lasts), so the
+/// attempt bound is only a guard against a run of near-zero jittered delays.
+pub fn retry_policy(config: &Config) -> RetryPolicy {
+    let max_delay = Duration::from_millis(config.wechat_retry_max_delay_ms);
+    RetryPolicy {
+        max_attempts: 64,
+        base_delay: RetryPolicy::default().base_delay.min(max_delay),
+        max_delay,
+        max_elapsed: Duration::from_millis(config.wechat_retry_budget_ms),
+    }
+}
+
 pub struct Gateway {
     store: Store,
     sealer: Sealer,
     http: HttpClient,
+    policy: RetryPolicy,
     tokens: Arc<DbTokenStore>,
     quota: Arc<QuotaGuard>,
     connections: Mutex<HashMap<(i64, &'static str), Arc<Connection>>>,
@@ -92,7 +117,7 @@ fn endpoints_of(attrs: &Attrs) -> Option<&channels::Endpoints> {
 }
 
 impl Gateway {
-    pub fn new(store: Store, sealer: Sealer) -> Result<Self, reqwest::Error> {
+    pub fn new(store: Store, sealer: Sealer, policy: RetryPolicy) -> Result<Self, reqwest::Error> {
         let http = HttpClient::new()?.with_observer(Arc::new(|call: &wx::api::CallRecord<'_>| {
             let errcode = call.errcode.map(|c| c.to_string()).unwrap_or_else(|| "none".into());
             metrics::counter!("qiao_wechat_api_calls_total", "api" => call.api.to_string(), "errcode" => errcode)
@@ -103,6 +128,7 @@ impl Gateway {
             store,
             sealer,
             http,
+            policy,
             quota: Arc::new(QuotaGuard::new()),
             connections: Mutex::default(),
             health: Arc::default(),
@@ -111,6 +137,19 @@ impl Gateway {
 
     pub fn token_store(&self) -> &DbTokenStore {
         &self.tokens
+    }
+
+    /// A failed call as the gateway reports it: one that may heal (back-off reaction) is
+    /// [`GatewayError::Busy`], to be tried again after the back-off cap.
+    fn failed(&self, error: CallError) -> GatewayError {
+        if error.reaction() == wx::errcode::Reaction::BackOff {
+            GatewayError::Busy {
+                retry_after_secs: self.policy.max_delay.as_secs().max(1),
+                error,
+            }
+        } else {
+            GatewayError::Call(error)
+        }
     }
 
     fn events(&self) -> EventSink {
@@ -154,8 +193,18 @@ impl Gateway {
                         false,
                     )
                 }
-                TokenEvent::Retry { key, .. } => {
-                    metrics::counter!("qiao_wechat_api_retries_total").increment(1);
+                TokenEvent::Retry {
+                    key,
+                    api,
+                    reason,
+                    delay_ms,
+                    ..
+                } => {
+                    // `reason` is an errcode, `http_<status>`, a transport kind or `token`.
+                    metrics::counter!("qiao_wechat_api_retries_total", "api" => api.clone(), "reason" => reason.clone())
+                        .increment(1);
+                    metrics::histogram!("qiao_wechat_retry_delay_seconds", "api" => api.clone())
+                        .record(Duration::from_millis(*delay_ms).as_secs_f64());
                     (key.clone(), None, false)
                 }
                 TokenEvent::QuotaExhausted { key, api, until_ms } => (
@@ -306,7 +355,7 @@ impl Gateway {
     ) -> Result<wx::token::CachedToken, GatewayError> {
         let channel = self.channel(tenant, channel_id).await?;
         let conn = self.connection(tenant, &channel).await?;
-        Ok(conn.source.token().await?)
+        conn.source.token().await.map_err(|e| self.failed(e))
     }
 
     /// One page of an Official Account's followers (OpenIDs), through the retry policy.
@@ -325,15 +374,16 @@ impl Gateway {
         let endpoints = endpoints_of(&channel.attrs).ok_or(GatewayError::NotFound)?;
         let client = OaClient::new(self.http.clone(), parse(&endpoints.api_base_url)?);
         let conn = self.connection(tenant, &channel).await?;
-        let caller = Caller::new(conn.source.clone());
+        let caller = Caller::new(conn.source.clone()).with_policy(self.policy);
         let (client, next) = (&client, next_openid.as_deref());
-        Ok(caller
+        caller
             .call(
                 "/cgi-bin/user/get",
                 wx::api::Idempotency::Idempotent,
                 move |token| async move { client.user_get(&token, next).await },
             )
-            .await?)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     /// A WeCom member, read with a WeCom app's (or the corp's contact-sync) token.
@@ -356,15 +406,16 @@ impl Gateway {
         let endpoints = endpoints_of(&corp.attrs).ok_or(GatewayError::NotFound)?;
         let client = WorkClient::new(self.http.clone(), parse(&endpoints.api_base_url)?);
         let conn = self.connection(tenant, &channel).await?;
-        let caller = Caller::new(conn.source.clone());
+        let caller = Caller::new(conn.source.clone()).with_policy(self.policy);
         let client = &client;
-        Ok(caller
+        caller
             .call(
                 "/cgi-bin/user/get",
                 wx::api::Idempotency::Idempotent,
                 move |token| async move { client.user_get(&token, userid).await },
             )
-            .await?)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     /// The token state of a channel for the console: validity, last refresh, last error,
