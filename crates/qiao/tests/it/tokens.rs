@@ -594,3 +594,56 @@ store_test!(
         app.stop().await;
     }
 );
+
+store_test!(
+    a_private_deployment_base_url_works_end_to_end,
+    |db| async move {
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let broker = app.api_key(&[Scope::Tokens]).await;
+        // A private deployment (or 政务微信) is another host, possibly under a path: here
+        // `localhost` (not Tencent's host, not the address the simulator was started on)
+        // with the WeCom role's path prefix.
+        let base = format!("http://localhost:{}/qyapi", sim.addr().port());
+        let (channel, credential) = register_wecom_app(&app, &admin, &sim, &base).await;
+
+        let (status, token) = app.reveal(&format!("/tokens/{channel}"), &broker).await;
+        assert_eq!(status, 200, "{token}");
+        app.leaks.secret(token["access_token"].as_str().unwrap());
+        let (status, member) = app
+            .api(
+                Method::GET,
+                &format!("/channels/{channel}/members/zhangsan"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, member["name"].as_str()),
+            (200, Some("张三")),
+            "{member}"
+        );
+        let (status, state) = app
+            .api(
+                Method::GET,
+                &format!("/channels/{channel}/token-state"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{state}");
+        assert_eq!(state["fetches_today"], 1, "{state}");
+        assert!(state["valid_until_ms"].as_i64().unwrap() > qiao::clock::now_ms());
+
+        // Both requests reached the configured base URL, as WeCom calls.
+        for path in ["/cgi-bin/gettoken", "/cgi-bin/user/get"] {
+            let log = sim.state().request_summary(&wxsim::RequestFilter {
+                role: Some(Role::Qyapi),
+                ..wxsim::RequestFilter::path(path).credential(&credential)
+            });
+            assert_eq!(log.total, 1, "{path}: {log:?}");
+        }
+        app.stop().await;
+    }
+);
