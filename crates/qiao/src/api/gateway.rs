@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::api_keys::Scope;
-use crate::gateway::{ConnectionTest, GatewayError, TokenState};
+use crate::gateway::{ChannelTokenState, ConnectionTest, GatewayError, TokenState};
 use crate::http::{ApiError, ErrorBody};
 
 use super::{ApiCaller, ApiPath, ApiQuery};
@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_token))
         .routes(routes!(get_token_state))
+        .routes(routes!(list_token_states))
         .routes(routes!(post_test_connection))
         .routes(routes!(get_followers))
         .routes(routes!(get_member))
@@ -112,6 +113,18 @@ async fn get_token_state(
     Ok(Json(
         state.gateway.state(caller.principal.tenant, id).await?,
     ))
+}
+
+/// Token state of every channel (never a token): valid until, last refresh, last error,
+/// today's fetches against the daily quota with a warning from 80 %.
+#[utoipa::path(get, path = "/token-states", tag = "tokens",
+    responses((status = 200, body = [ChannelTokenState]), (status = 403, body = ErrorBody)))]
+async fn list_token_states(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<ChannelTokenState>>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(Json(state.gateway.states(caller.principal.tenant).await?))
 }
 
 /// Test connection: fetch a token and explain a failure with its fix.

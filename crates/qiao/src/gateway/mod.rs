@@ -107,6 +107,23 @@ fn token_secret(kind: ChannelKind) -> Option<&'static str> {
     }
 }
 
+/// The store key of a channel's token; `corp` is the WeCom app's corp, else the channel.
+fn token_key(channel: &Channel, corp: &Channel) -> String {
+    match channel.kind {
+        ChannelKind::OfficialAccount => keys::oa(&channel.external_id),
+        ChannelKind::MiniProgram => keys::mp(&channel.external_id),
+        ChannelKind::WecomApp => {
+            keys::work(&corp.external_id, &format!("agent{}", channel.external_id))
+        }
+        ChannelKind::WecomCorp => keys::work(&corp.external_id, "contacts"),
+    }
+}
+
+/// The name of the secret a channel's token is made from, when it is not set.
+fn missing_token_secret(channel: &Channel) -> Option<&'static str> {
+    token_secret(channel.kind).filter(|name| !channel.secrets.contains_key(*name))
+}
+
 fn endpoints_of(attrs: &Attrs) -> Option<&channels::Endpoints> {
     match attrs {
         Attrs::OfficialAccount { endpoints, .. }
@@ -268,6 +285,8 @@ impl Gateway {
             .await?
             .ok_or(GatewayError::MissingSecret(secret_name))?;
         let tokens: Arc<dyn wx::token::TokenStore> = self.tokens.clone();
+        let corp = self.corp_of(tenant, channel).await?;
+        let key = token_key(channel, &corp);
         let source = match channel.kind {
             ChannelKind::OfficialAccount | ChannelKind::MiniProgram => {
                 let endpoints = endpoints_of(&channel.attrs).ok_or(GatewayError::NotFound)?;
@@ -275,7 +294,7 @@ impl Gateway {
                 if channel.kind == ChannelKind::OfficialAccount {
                     let client = OaClient::new(self.http.clone(), base);
                     TokenSource::official_account(
-                        keys::oa(&channel.external_id),
+                        key,
                         &client,
                         channel.external_id.clone(),
                         secret,
@@ -285,7 +304,7 @@ impl Gateway {
                 } else {
                     let client = MpClient::new(self.http.clone(), base);
                     TokenSource::mini_program(
-                        keys::mp(&channel.external_id),
+                        key,
                         &client,
                         channel.external_id.clone(),
                         secret,
@@ -295,26 +314,9 @@ impl Gateway {
                 }
             }
             ChannelKind::WecomApp | ChannelKind::WecomCorp => {
-                let corp = match channel.parent_id {
-                    Some(parent) => channels::get(&self.store, &self.sealer, tenant, parent)
-                        .await?
-                        .ok_or(GatewayError::NotFound)?,
-                    None => channel.clone(),
-                };
                 let endpoints = endpoints_of(&corp.attrs).ok_or(GatewayError::NotFound)?;
                 let client = WorkClient::new(self.http.clone(), parse(&endpoints.api_base_url)?);
-                let credential = if channel.kind == ChannelKind::WecomApp {
-                    format!("agent{}", channel.external_id)
-                } else {
-                    "contacts".to_string()
-                };
-                TokenSource::work(
-                    keys::work(&corp.external_id, &credential),
-                    &client,
-                    corp.external_id.clone(),
-                    secret,
-                    tokens,
-                )
+                TokenSource::work(key, &client, corp.external_id.clone(), secret, tokens)
             }
         };
         let source = source
@@ -344,6 +346,14 @@ impl Gateway {
         channels::get(&self.store, &self.sealer, tenant, id)
             .await?
             .ok_or(GatewayError::NotFound)
+    }
+
+    /// The corp of a WeCom app; any other channel is its own.
+    async fn corp_of(&self, tenant: TenantId, channel: &Channel) -> Result<Channel, GatewayError> {
+        match channel.parent_id {
+            Some(parent) => self.channel(tenant, parent).await,
+            None => Ok(channel.clone()),
+        }
     }
 
     /// The current access token of a channel (for the token broker), fetched if needed by
@@ -426,8 +436,40 @@ impl Gateway {
         channel_id: i64,
     ) -> Result<TokenState, GatewayError> {
         let channel = self.channel(tenant, channel_id).await?;
-        let conn = self.connection(tenant, &channel).await?;
-        let key = conn.source.key().to_string();
+        if let Some(name) = missing_token_secret(&channel) {
+            return Err(GatewayError::MissingSecret(name));
+        }
+        let corp = self.corp_of(tenant, &channel).await?;
+        self.state_of(&channel, token_key(&channel, &corp)).await
+    }
+
+    /// The token state of every channel of a tenant, in the registry's order; a channel
+    /// without the secret its token is made from has none.
+    pub async fn states(&self, tenant: TenantId) -> Result<Vec<ChannelTokenState>, GatewayError> {
+        let all = channels::list(&self.store, &self.sealer, tenant, None).await?;
+        let mut states = Vec::with_capacity(all.len());
+        for channel in &all {
+            let missing = missing_token_secret(channel);
+            let corp = match channel.parent_id {
+                Some(parent) => all.iter().find(|c| c.id == parent),
+                None => Some(channel),
+            };
+            let token = match (missing, corp) {
+                (None, Some(corp)) => Some(self.state_of(channel, token_key(channel, corp)).await?),
+                _ => None,
+            };
+            states.push(ChannelTokenState {
+                channel_id: channel.id,
+                name: channel.name.clone(),
+                kind: channel.kind,
+                missing_secret: missing,
+                token,
+            });
+        }
+        Ok(states)
+    }
+
+    async fn state_of(&self, channel: &Channel, key: String) -> Result<TokenState, GatewayError> {
         let (expires, fetched, error) = self.tokens.state(&key).await?.unwrap_or((0, 0, None));
         let (fetches, forced) = self.tokens.fetches_today(&key).await?;
         let quota = matches!(
@@ -501,6 +543,17 @@ pub struct TokenState {
     /// Set when today's fetches approach the daily quota.
     pub warning: Option<String>,
     pub health: TokenHealth,
+}
+
+/// One row of the token overview: a channel and its token state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelTokenState {
+    pub channel_id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    /// The secret to set before this channel has a token (its token state is then absent).
+    pub missing_secret: Option<&'static str>,
+    pub token: Option<TokenState>,
 }
 
 /// The outcome of "test connection".

@@ -647,3 +647,78 @@ store_test!(
         app.stop().await;
     }
 );
+
+store_test!(
+    every_channels_token_state_in_the_console_and_the_api,
+    |db| async move {
+        use crate::harness::{PASSWORD, add_user, login};
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let broker = app.api_key(&[Scope::Tokens]).await;
+        let (oa, _) = register_oa(&app, &admin, &sim).await;
+        // The corp has no contact-sync secret, so no token of its own; its app has one.
+        let (wecom_app, _) =
+            register_wecom_app(&app, &admin, &sim, &sim.role_url(Role::Qyapi)).await;
+        for channel in [oa, wecom_app] {
+            let (status, token) = app.reveal(&format!("/tokens/{channel}"), &broker).await;
+            assert_eq!(status, 200, "{token}");
+            // Every page and answer below is checked for it.
+            app.leaks.secret(token["access_token"].as_str().unwrap());
+        }
+        // Something refreshed the Official Account's token 1 700 times today: 85 % of 2 000.
+        qiao::on_db!(&app.state().store.db, pool => {
+            sqlx::query("UPDATE token_fetches SET fetches = 1700 WHERE key LIKE 'oa:%'")
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .unwrap();
+
+        let read = app.api_key(&[Scope::Read]).await;
+        let (status, states) = app
+            .api(Method::GET, "/token-states", Some(&read), None)
+            .await;
+        assert_eq!(status, 200, "{states}");
+        let states = states.as_array().unwrap();
+        assert_eq!(states.len(), 3, "{states:?}");
+        let of = |id: i64| states.iter().find(|s| s["channel_id"] == id).unwrap();
+        assert_eq!(of(oa)["token"]["fetches_today"], 1700);
+        assert_eq!(of(oa)["token"]["daily_quota"], 2000);
+        assert!(of(oa)["token"]["warning"].is_string(), "{states:?}");
+        assert_eq!(of(wecom_app)["token"]["fetches_today"], 1);
+        assert!(of(wecom_app)["token"]["warning"].is_null());
+        assert!(of(wecom_app)["token"]["valid_until_ms"].as_i64().unwrap() > qiao::clock::now_ms());
+        let corp = states.iter().find(|s| s["kind"] == "wecom_corp").unwrap();
+        assert_eq!(corp["missing_secret"], "contacts_secret");
+        assert!(corp["token"].is_null());
+
+        add_user(&app, "auditor", qiao::auth::Role::Auditor).await;
+        login(&app, "auditor", PASSWORD).await;
+        let (_, home) = app.get("/console").await;
+        assert!(
+            home.contains("href=\"/console/tokens\""),
+            "linked from the nav"
+        );
+        let (status, page) = app.get("/console/tokens").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("data-testid=\"token-overview\""), "{page}");
+        for id in [oa, wecom_app, corp["channel_id"].as_i64().unwrap()] {
+            assert!(
+                page.contains(&format!("id=\"token-{id}\"")),
+                "a row per channel"
+            );
+        }
+        assert!(page.contains("1700 / 2000"), "fetches against the quota");
+        assert_eq!(
+            page.matches("data-testid=\"token-warning\"").count(),
+            1,
+            "the warning is on the Official Account only"
+        );
+        assert!(
+            page.contains("contacts_secret"),
+            "the corp says why it has no token"
+        );
+        app.stop().await;
+    }
+);
