@@ -61,8 +61,12 @@ pub async fn open_state(config: Config) -> anyhow::Result<(AppState, KeySource)>
     let inbox = InboxWriter::start(&store, webhooks.clone())
         .await
         .context("cannot open the inbox writer's database connection")?;
-    let gateway = Gateway::new(store.clone(), Sealer::new(key.clone()))
-        .context("cannot build the WeChat HTTP client")?;
+    let gateway = Gateway::new(
+        store.clone(),
+        Sealer::new(key.clone()),
+        crate::gateway::retry_policy(&config),
+    )
+    .context("cannot build the WeChat HTTP client")?;
     let state = AppState {
         config: Arc::new(config),
         sealer: Sealer::new(key),

@@ -34,6 +34,10 @@ struct RawConfig {
     log_level: String,
     /// How old (seconds, on Qiao's clock) a signed callback may be; 0 turns the check off.
     callback_freshness_secs: u64,
+    /// Back-off cap between retries of a WeChat call (frequency limits, -1, 5xx, network).
+    wechat_retry_max_delay_ms: u64,
+    /// How long one WeChat call may keep retrying before it fails with a clear error.
+    wechat_retry_budget_ms: u64,
 }
 
 impl Default for RawConfig {
@@ -48,6 +52,10 @@ impl Default for RawConfig {
             log_format: LogFormat::Auto,
             log_level: "info".into(),
             callback_freshness_secs: 300,
+            wechat_retry_max_delay_ms: 5_000,
+            // Under the API's 30 s request timeout with room for a last slow request, so the
+            // business system gets Qiao's error (and Retry-After), not a timeout.
+            wechat_retry_budget_ms: 15_000,
         }
     }
 }
@@ -77,6 +85,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub callback_freshness_secs: u64,
+    pub wechat_retry_max_delay_ms: u64,
+    pub wechat_retry_budget_ms: u64,
 }
 
 impl fmt::Debug for Config {
@@ -91,6 +101,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("callback_freshness_secs", &self.callback_freshness_secs)
+            .field("wechat_retry_max_delay_ms", &self.wechat_retry_max_delay_ms)
+            .field("wechat_retry_budget_ms", &self.wechat_retry_budget_ms)
             .finish()
     }
 }
@@ -180,6 +192,12 @@ impl Config {
             crate::secrets::MasterKey::from_base64(key)
                 .map_err(|e| invalid("master_key", e.to_string()))?;
         }
+        if raw.wechat_retry_max_delay_ms == 0 {
+            return Err(invalid(
+                "wechat_retry_max_delay_ms",
+                "must be at least 1 (retrying without a pause would hammer a rate-limited API)",
+            ));
+        }
         if raw.log_level.trim().is_empty() {
             return Err(invalid("log_level", "must not be empty"));
         }
@@ -193,6 +211,8 @@ impl Config {
             log_format: raw.log_format,
             log_level: raw.log_level,
             callback_freshness_secs: raw.callback_freshness_secs,
+            wechat_retry_max_delay_ms: raw.wechat_retry_max_delay_ms,
+            wechat_retry_budget_ms: raw.wechat_retry_budget_ms,
         })
     }
 

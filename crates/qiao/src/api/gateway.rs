@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::api_keys::Scope;
 use crate::callback::reachability;
-use crate::gateway::{ConnectionTest, GatewayError, TokenState};
+use crate::gateway::{ChannelTokenState, ConnectionTest, GatewayError, TokenState};
 use crate::http::{ApiError, ErrorBody};
 
 use super::{ApiCaller, ApiPath, ApiQuery};
@@ -21,6 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_token))
         .routes(routes!(get_token_state))
+        .routes(routes!(list_token_states))
         .routes(routes!(post_test_connection))
         .routes(routes!(get_followers))
         .routes(routes!(get_member))
@@ -38,16 +39,26 @@ impl From<GatewayError> for ApiError {
                 "channel_incomplete",
                 e.to_string(),
             ),
+            GatewayError::Busy {
+                retry_after_secs,
+                error,
+            } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "wechat_busy",
+                format!("WeChat kept refusing the call until Qiao's retry budget ran out; it is safe to try again later: {error}"),
+            )
+            .with_details(serde_json::json!({ "errcode": error.errcode() }))
+            .with_retry_after(retry_after_secs),
             GatewayError::Call(call) => {
+                let details = serde_json::json!({
+                    "errcode": call.errcode(),
+                    "ip": call.ip().map(|ip| ip.to_string()),
+                });
                 let status = if call.is_config_error() {
                     StatusCode::FAILED_DEPENDENCY
                 } else {
                     StatusCode::BAD_GATEWAY
                 };
-                let details = serde_json::json!({
-                    "errcode": call.errcode(),
-                    "ip": call.ip().map(|ip| ip.to_string()),
-                });
                 ApiError::new(status, "wechat_error", call.to_string()).with_details(details)
             }
             GatewayError::Tokens(e) => {
@@ -71,7 +82,8 @@ pub struct BrokeredToken {
 #[utoipa::path(get, path = "/tokens/{channel}", tag = "tokens",
     params(("channel" = i64, Path, description = "channel id")),
     responses((status = 200, body = BrokeredToken), (status = 403, body = ErrorBody),
-              (status = 424, body = ErrorBody), (status = 502, body = ErrorBody)))]
+              (status = 424, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 503, description = "WeChat still rate-limited or unreachable; see Retry-After", body = ErrorBody)))]
 async fn get_token(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -102,6 +114,18 @@ async fn get_token_state(
     Ok(Json(
         state.gateway.state(caller.principal.tenant, id).await?,
     ))
+}
+
+/// Token state of every channel (never a token): valid until, last refresh, last error,
+/// today's fetches against the daily quota with a warning from 80 %.
+#[utoipa::path(get, path = "/token-states", tag = "tokens",
+    responses((status = 200, body = [ChannelTokenState]), (status = 403, body = ErrorBody)))]
+async fn list_token_states(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<ChannelTokenState>>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(Json(state.gateway.states(caller.principal.tenant).await?))
 }
 
 /// Test connection: fetch a token, then send each callback URL the verification request
@@ -136,7 +160,8 @@ pub struct Followers {
 /// One page of an Official Account's followers, read from WeChat.
 #[utoipa::path(get, path = "/channels/{id}/followers", tag = "tokens", params(FollowerQuery,
     ("id" = i64, Path, description = "channel id")),
-    responses((status = 200, body = Followers), (status = 502, body = ErrorBody)))]
+    responses((status = 200, body = Followers), (status = 502, body = ErrorBody),
+              (status = 503, description = "WeChat still rate-limited or unreachable after Qiao's retries; see Retry-After", body = ErrorBody)))]
 async fn get_followers(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -166,7 +191,8 @@ pub struct Member {
 /// A WeCom member, read from WeCom through an app or the corp's contact-sync secret.
 #[utoipa::path(get, path = "/channels/{id}/members/{userid}", tag = "tokens",
     params(("id" = i64, Path, description = "channel id"), ("userid" = String, Path, description = "userid")),
-    responses((status = 200, body = Member), (status = 502, body = ErrorBody)))]
+    responses((status = 200, body = Member), (status = 502, body = ErrorBody),
+              (status = 503, description = "WeChat still rate-limited or unreachable after Qiao's retries; see Retry-After", body = ErrorBody)))]
 async fn get_member(
     State(state): State<AppState>,
     caller: ApiCaller,

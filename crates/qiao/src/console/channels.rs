@@ -90,6 +90,52 @@ impl CallbackLine {
     }
 }
 
+#[derive(Template)]
+#[template(path = "console/tokens.html")]
+struct TokensPage {
+    ctx: PageCtx,
+    rows: Vec<TokenRow>,
+}
+
+/// One channel on the token overview.
+struct TokenRow {
+    channel_id: i64,
+    name: String,
+    kind: &'static str,
+    missing_secret: Option<&'static str>,
+    token: Option<TokenView>,
+}
+
+/// 令牌状态: the token state of every channel, with the daily-quota warning.
+pub async fn tokens(
+    State(state): State<AppState>,
+    console: Console,
+) -> Result<Response, ConsoleError> {
+    let states = match state.gateway.states(console.session.tenant).await {
+        Ok(states) => states,
+        Err(crate::gateway::GatewayError::Store(e)) => return Err(store_error(e)),
+        Err(e) => {
+            // The token store's own failures (reading a token row); logged, never shown.
+            tracing::error!(error = %e, "console: token overview");
+            return Err(ConsoleError::Internal);
+        }
+    };
+    let rows = states
+        .into_iter()
+        .map(|s| TokenRow {
+            channel_id: s.channel_id,
+            name: s.name,
+            kind: title(&console, s.kind),
+            missing_secret: s.missing_secret,
+            token: s.token.map(|t| TokenView::of(t, console.t)),
+        })
+        .collect();
+    Ok(super::render(&TokensPage {
+        ctx: console.ctx(),
+        rows,
+    }))
+}
+
 /// A channel's token state in words for the page (never the token itself).
 pub struct TokenView {
     pub valid_until: String,

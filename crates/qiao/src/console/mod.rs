@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/wecom", get(channels::wecom))
         .route("/console/mini-programs", get(channels::mini_programs))
+        .route("/console/tokens", get(channels::tokens))
         .route("/console/channels", post(channels::create))
         .route(
             "/console/channels/{id}",
@@ -175,6 +176,7 @@ pub fn nav(t: &'static Texts, path: &str) -> Vec<NavItem> {
         ("/console/official-accounts", t.nav_official_accounts),
         ("/console/wecom", t.nav_wecom),
         ("/console/mini-programs", t.nav_mini_programs),
+        ("/console/tokens", t.nav_tokens),
         ("/console/inbox", t.nav_inbox),
         ("/console/business-systems", t.nav_business_systems),
         ("/console/users", t.nav_users),

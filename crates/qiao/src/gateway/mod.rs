@@ -9,18 +9,21 @@ mod token_store;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use url::Url;
 use utoipa::ToSchema;
 use wx::api::{HttpClient, MpClient, OaClient, WorkClient};
 use wx::token::{
-    AppTokenMode, CallError, Caller, EventSink, QuotaGuard, TokenEvent, TokenSource, keys,
+    AppTokenMode, CallError, Caller, EventSink, QuotaGuard, RetryPolicy, TokenEvent, TokenSource,
+    keys,
 };
 
 use crate::callback::reachability::CallbackCheck;
 use crate::channels::{self, Attrs, Channel, ChannelKind};
 use crate::clock;
+use crate::config::Config;
 use crate::secrets::Sealer;
 use crate::store::{Store, StoreError, TenantId};
 
@@ -41,6 +44,14 @@ pub enum GatewayError {
     BadEndpoint(String),
     #[error(transparent)]
     Call(#[from] CallError),
+    /// Still rate-limited, busy or unreachable when the retry budget ran out: nothing was
+    /// done, and trying again after `retry_after_secs` may succeed.
+    #[error("{error}")]
+    Busy {
+        retry_after_secs: u64,
+        #[source]
+        error: CallError,
+    },
     #[error(transparent)]
     Tokens(#[from] wx::token::StoreError),
     #[error(transparent)]
@@ -63,10 +74,24 @@ struct Connection {
     source: Arc<TokenSource>,
 }
 
+/// The retry policy of every WeChat call, from the configuration: the time budget, not a
+/// count of attempts, bounds a call (a frequency limit lasts as long as it lasts), so the
+/// attempt bound is only a guard against a run of near-zero jittered delays.
+pub fn retry_policy(config: &Config) -> RetryPolicy {
+    let max_delay = Duration::from_millis(config.wechat_retry_max_delay_ms);
+    RetryPolicy {
+        max_attempts: 64,
+        base_delay: RetryPolicy::default().base_delay.min(max_delay),
+        max_delay,
+        max_elapsed: Duration::from_millis(config.wechat_retry_budget_ms),
+    }
+}
+
 pub struct Gateway {
     store: Store,
     sealer: Sealer,
     http: HttpClient,
+    policy: RetryPolicy,
     tokens: Arc<DbTokenStore>,
     quota: Arc<QuotaGuard>,
     connections: Mutex<HashMap<(i64, &'static str), Arc<Connection>>>,
@@ -83,6 +108,23 @@ fn token_secret(kind: ChannelKind) -> Option<&'static str> {
     }
 }
 
+/// The store key of a channel's token; `corp` is the WeCom app's corp, else the channel.
+fn token_key(channel: &Channel, corp: &Channel) -> String {
+    match channel.kind {
+        ChannelKind::OfficialAccount => keys::oa(&channel.external_id),
+        ChannelKind::MiniProgram => keys::mp(&channel.external_id),
+        ChannelKind::WecomApp => {
+            keys::work(&corp.external_id, &format!("agent{}", channel.external_id))
+        }
+        ChannelKind::WecomCorp => keys::work(&corp.external_id, "contacts"),
+    }
+}
+
+/// The name of the secret a channel's token is made from, when it is not set.
+fn missing_token_secret(channel: &Channel) -> Option<&'static str> {
+    token_secret(channel.kind).filter(|name| !channel.secrets.contains_key(*name))
+}
+
 fn endpoints_of(attrs: &Attrs) -> Option<&channels::Endpoints> {
     match attrs {
         Attrs::OfficialAccount { endpoints, .. }
@@ -93,7 +135,7 @@ fn endpoints_of(attrs: &Attrs) -> Option<&channels::Endpoints> {
 }
 
 impl Gateway {
-    pub fn new(store: Store, sealer: Sealer) -> Result<Self, reqwest::Error> {
+    pub fn new(store: Store, sealer: Sealer, policy: RetryPolicy) -> Result<Self, reqwest::Error> {
         let http = HttpClient::new()?.with_observer(Arc::new(|call: &wx::api::CallRecord<'_>| {
             let errcode = call.errcode.map(|c| c.to_string()).unwrap_or_else(|| "none".into());
             metrics::counter!("qiao_wechat_api_calls_total", "api" => call.api.to_string(), "errcode" => errcode)
@@ -104,6 +146,7 @@ impl Gateway {
             store,
             sealer,
             http,
+            policy,
             quota: Arc::new(QuotaGuard::new()),
             connections: Mutex::default(),
             health: Arc::default(),
@@ -112,6 +155,19 @@ impl Gateway {
 
     pub fn token_store(&self) -> &DbTokenStore {
         &self.tokens
+    }
+
+    /// A failed call as the gateway reports it: one that may heal (back-off reaction) is
+    /// [`GatewayError::Busy`], to be tried again after the back-off cap.
+    fn failed(&self, error: CallError) -> GatewayError {
+        if error.reaction() == wx::errcode::Reaction::BackOff {
+            GatewayError::Busy {
+                retry_after_secs: self.policy.max_delay.as_secs().max(1),
+                error,
+            }
+        } else {
+            GatewayError::Call(error)
+        }
     }
 
     fn events(&self) -> EventSink {
@@ -155,8 +211,18 @@ impl Gateway {
                         false,
                     )
                 }
-                TokenEvent::Retry { key, .. } => {
-                    metrics::counter!("qiao_wechat_api_retries_total").increment(1);
+                TokenEvent::Retry {
+                    key,
+                    api,
+                    reason,
+                    delay_ms,
+                    ..
+                } => {
+                    // `reason` is an errcode, `http_<status>`, a transport kind or `token`.
+                    metrics::counter!("qiao_wechat_api_retries_total", "api" => api.clone(), "reason" => reason.clone())
+                        .increment(1);
+                    metrics::histogram!("qiao_wechat_retry_delay_seconds", "api" => api.clone())
+                        .record(Duration::from_millis(*delay_ms).as_secs_f64());
                     (key.clone(), None, false)
                 }
                 TokenEvent::QuotaExhausted { key, api, until_ms } => (
@@ -220,6 +286,8 @@ impl Gateway {
             .await?
             .ok_or(GatewayError::MissingSecret(secret_name))?;
         let tokens: Arc<dyn wx::token::TokenStore> = self.tokens.clone();
+        let corp = self.corp_of(tenant, channel).await?;
+        let key = token_key(channel, &corp);
         let source = match channel.kind {
             ChannelKind::OfficialAccount | ChannelKind::MiniProgram => {
                 let endpoints = endpoints_of(&channel.attrs).ok_or(GatewayError::NotFound)?;
@@ -227,7 +295,7 @@ impl Gateway {
                 if channel.kind == ChannelKind::OfficialAccount {
                     let client = OaClient::new(self.http.clone(), base);
                     TokenSource::official_account(
-                        keys::oa(&channel.external_id),
+                        key,
                         &client,
                         channel.external_id.clone(),
                         secret,
@@ -237,7 +305,7 @@ impl Gateway {
                 } else {
                     let client = MpClient::new(self.http.clone(), base);
                     TokenSource::mini_program(
-                        keys::mp(&channel.external_id),
+                        key,
                         &client,
                         channel.external_id.clone(),
                         secret,
@@ -247,26 +315,9 @@ impl Gateway {
                 }
             }
             ChannelKind::WecomApp | ChannelKind::WecomCorp => {
-                let corp = match channel.parent_id {
-                    Some(parent) => channels::get(&self.store, &self.sealer, tenant, parent)
-                        .await?
-                        .ok_or(GatewayError::NotFound)?,
-                    None => channel.clone(),
-                };
                 let endpoints = endpoints_of(&corp.attrs).ok_or(GatewayError::NotFound)?;
                 let client = WorkClient::new(self.http.clone(), parse(&endpoints.api_base_url)?);
-                let credential = if channel.kind == ChannelKind::WecomApp {
-                    format!("agent{}", channel.external_id)
-                } else {
-                    "contacts".to_string()
-                };
-                TokenSource::work(
-                    keys::work(&corp.external_id, &credential),
-                    &client,
-                    corp.external_id.clone(),
-                    secret,
-                    tokens,
-                )
+                TokenSource::work(key, &client, corp.external_id.clone(), secret, tokens)
             }
         };
         let source = source
@@ -298,6 +349,14 @@ impl Gateway {
             .ok_or(GatewayError::NotFound)
     }
 
+    /// The corp of a WeCom app; any other channel is its own.
+    async fn corp_of(&self, tenant: TenantId, channel: &Channel) -> Result<Channel, GatewayError> {
+        match channel.parent_id {
+            Some(parent) => self.channel(tenant, parent).await,
+            None => Ok(channel.clone()),
+        }
+    }
+
     /// The current access token of a channel (for the token broker), fetched if needed by
     /// exactly one node.
     pub async fn token(
@@ -307,7 +366,7 @@ impl Gateway {
     ) -> Result<wx::token::CachedToken, GatewayError> {
         let channel = self.channel(tenant, channel_id).await?;
         let conn = self.connection(tenant, &channel).await?;
-        Ok(conn.source.token().await?)
+        conn.source.token().await.map_err(|e| self.failed(e))
     }
 
     /// One page of an Official Account's followers (OpenIDs), through the retry policy.
@@ -326,15 +385,16 @@ impl Gateway {
         let endpoints = endpoints_of(&channel.attrs).ok_or(GatewayError::NotFound)?;
         let client = OaClient::new(self.http.clone(), parse(&endpoints.api_base_url)?);
         let conn = self.connection(tenant, &channel).await?;
-        let caller = Caller::new(conn.source.clone());
+        let caller = Caller::new(conn.source.clone()).with_policy(self.policy);
         let (client, next) = (&client, next_openid.as_deref());
-        Ok(caller
+        caller
             .call(
                 "/cgi-bin/user/get",
                 wx::api::Idempotency::Idempotent,
                 move |token| async move { client.user_get(&token, next).await },
             )
-            .await?)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     /// A WeCom member, read with a WeCom app's (or the corp's contact-sync) token.
@@ -357,15 +417,16 @@ impl Gateway {
         let endpoints = endpoints_of(&corp.attrs).ok_or(GatewayError::NotFound)?;
         let client = WorkClient::new(self.http.clone(), parse(&endpoints.api_base_url)?);
         let conn = self.connection(tenant, &channel).await?;
-        let caller = Caller::new(conn.source.clone());
+        let caller = Caller::new(conn.source.clone()).with_policy(self.policy);
         let client = &client;
-        Ok(caller
+        caller
             .call(
                 "/cgi-bin/user/get",
                 wx::api::Idempotency::Idempotent,
                 move |token| async move { client.user_get(&token, userid).await },
             )
-            .await?)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     /// The token state of a channel for the console: validity, last refresh, last error,
@@ -376,8 +437,40 @@ impl Gateway {
         channel_id: i64,
     ) -> Result<TokenState, GatewayError> {
         let channel = self.channel(tenant, channel_id).await?;
-        let conn = self.connection(tenant, &channel).await?;
-        let key = conn.source.key().to_string();
+        if let Some(name) = missing_token_secret(&channel) {
+            return Err(GatewayError::MissingSecret(name));
+        }
+        let corp = self.corp_of(tenant, &channel).await?;
+        self.state_of(&channel, token_key(&channel, &corp)).await
+    }
+
+    /// The token state of every channel of a tenant, in the registry's order; a channel
+    /// without the secret its token is made from has none.
+    pub async fn states(&self, tenant: TenantId) -> Result<Vec<ChannelTokenState>, GatewayError> {
+        let all = channels::list(&self.store, &self.sealer, tenant, None).await?;
+        let mut states = Vec::with_capacity(all.len());
+        for channel in &all {
+            let missing = missing_token_secret(channel);
+            let corp = match channel.parent_id {
+                Some(parent) => all.iter().find(|c| c.id == parent),
+                None => Some(channel),
+            };
+            let token = match (missing, corp) {
+                (None, Some(corp)) => Some(self.state_of(channel, token_key(channel, corp)).await?),
+                _ => None,
+            };
+            states.push(ChannelTokenState {
+                channel_id: channel.id,
+                name: channel.name.clone(),
+                kind: channel.kind,
+                missing_secret: missing,
+                token,
+            });
+        }
+        Ok(states)
+    }
+
+    async fn state_of(&self, channel: &Channel, key: String) -> Result<TokenState, GatewayError> {
         let (expires, fetched, error) = self.tokens.state(&key).await?.unwrap_or((0, 0, None));
         let (fetches, forced) = self.tokens.fetches_today(&key).await?;
         let quota = matches!(
@@ -453,6 +546,17 @@ pub struct TokenState {
     /// Set when today's fetches approach the daily quota.
     pub warning: Option<String>,
     pub health: TokenHealth,
+}
+
+/// One row of the token overview: a channel and its token state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelTokenState {
+    pub channel_id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    /// The secret to set before this channel has a token (its token state is then absent).
+    pub missing_secret: Option<&'static str>,
+    pub token: Option<TokenState>,
 }
 
 /// The outcome of "test connection".

@@ -104,6 +104,8 @@ impl TestDb {
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
             callback_freshness_secs: 300,
+            wechat_retry_max_delay_ms: 5_000,
+            wechat_retry_budget_ms: 15_000,
         }
     }
 

@@ -37,6 +37,37 @@ pub async fn register_oa(app: &TestApp, key: &str, sim: &Simulator) -> (i64, Str
     (channel["id"].as_i64().unwrap(), account.appid)
 }
 
+/// Registers the simulator's demo corp (without its contact-sync secret) and its app 1000002,
+/// both calling WeCom at `api_base_url`; returns the app's channel id and its credential as
+/// the simulator names it (`corpid/agentid`).
+async fn register_wecom_app(
+    app: &TestApp,
+    key: &str,
+    sim: &Simulator,
+    api_base_url: &str,
+) -> (i64, String) {
+    let corp = Seed::demo().corps[0].clone();
+    let wecom_app = corp.apps[0].clone();
+    app.leaks.secret(wecom_app.secret.clone());
+    let body = json!({ "kind": "wecom_corp", "name": corp.name, "corp_id": corp.corpid,
+        "endpoints": { "api_base_url": api_base_url, "oauth_base_url": sim.role_url(Role::Open),
+        "web_login_base_url": sim.role_url(Role::Login) } });
+    let (status, created) = app
+        .api(Method::POST, "/channels", Some(key), Some(body))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let body = json!({ "kind": "wecom_app", "corp": created["id"], "name": wecom_app.name,
+        "agent_id": wecom_app.agentid, "secret": wecom_app.secret });
+    let (status, created) = app
+        .api(Method::POST, "/channels", Some(key), Some(body))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    (
+        created["id"].as_i64().unwrap(),
+        format!("{}/{}", corp.corpid, wecom_app.agentid),
+    )
+}
+
 store_test!(broker_and_reads_share_one_token, |db| async move {
     let sim = simulator().await;
     let app = TestApp::start(&db).await;
@@ -405,6 +436,256 @@ store_test!(
         assert!(
             page.contains("198.51.100.4") && page.contains("whitelist"),
             "the refusal is explained with the IP"
+        );
+        app.stop().await;
+    }
+);
+
+store_test!(
+    wecom_frequency_limit_backs_off_and_nothing_is_lost,
+    |db| async move {
+        const USER_GET: &str = "/cgi-bin/user/get";
+        let sim = simulator().await;
+        // A short window and a cap to match, so the test is quick; scripts/wecom-45009.sh
+        // runs the 30 s window with the defaults.
+        let app = TestApp::start_with(&db, |c| {
+            c.wechat_retry_max_delay_ms = 300;
+            c.wechat_retry_budget_ms = 10_000;
+        })
+        .await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let (channel, credential) =
+            register_wecom_app(&app, &admin, &sim, &sim.role_url(Role::Qyapi)).await;
+        let read = |userid: &'static str| {
+            let (client, url, key) = (app.client.clone(), app.url.clone(), admin.clone());
+            async move {
+                let response = client
+                    .get(format!("{url}/api/v1/channels/{channel}/members/{userid}"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            }
+        };
+        assert_eq!(read("zhangsan").await.0, 200, "warm: the token is fetched");
+        let retries =
+            format!("qiao_wechat_api_retries_total{{api=\"{USER_GET}\",reason=\"45009\"}}");
+        let delays = format!("qiao_wechat_retry_delay_seconds_count{{api=\"{USER_GET}\"}}");
+        let delay_sum = format!("qiao_wechat_retry_delay_seconds_sum{{api=\"{USER_GET}\"}}");
+        let (retries_before, delays_before, sum_before) = (
+            app.metric(&retries).await,
+            app.metric(&delays).await,
+            app.metric(&delay_sum).await,
+        );
+
+        sim.state()
+            .add_fault(wxsim::FaultSpec {
+                role: Some(Role::Qyapi),
+                for_secs: Some(2),
+                ..wxsim::FaultSpec::errcode(USER_GET, 45009)
+            })
+            .unwrap();
+        let started = std::time::Instant::now();
+        let calls: Vec<_> = (0..50)
+            .map(|i| tokio::spawn(read(if i % 2 == 0 { "zhangsan" } else { "lisi" })))
+            .collect();
+        for call in calls {
+            let (status, body) = call.await.unwrap();
+            assert_eq!(
+                status, 200,
+                "every call succeeds once the limit lifts: {body}"
+            );
+            assert!(body.contains("userid"), "{body}");
+        }
+        // The simulator counts whole seconds: the window was between 1 and 2 s long.
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "the calls waited for the limit to lift: {:?}",
+            started.elapsed()
+        );
+
+        let log = sim.state().request_summary(&wxsim::RequestFilter {
+            role: Some(Role::Qyapi),
+            ..wxsim::RequestFilter::path(USER_GET).credential(&credential)
+        });
+        let refused = log.by_errcode.get("45009").copied().unwrap_or(0);
+        let answered = log.by_errcode.get("0").copied().unwrap_or(0);
+        assert!(refused > 0, "the limit was hit: {log:?}");
+        assert_eq!(answered, 51, "each call answered once, none lost: {log:?}");
+        assert_eq!(
+            sim.state()
+                .count_requests("/cgi-bin/gettoken", Some(&credential)),
+            1,
+            "a frequency limit is not a token problem"
+        );
+        // Every refusal was followed by a retry, each with its delay (the recorder is
+        // process-wide: other tests may add to it, never take away).
+        let refused = refused as f64;
+        assert!(app.metric(&retries).await - retries_before >= refused);
+        assert!(app.metric(&delays).await - delays_before >= refused);
+        assert!(app.metric(&delay_sum).await > sum_before);
+        app.stop().await;
+    }
+);
+
+store_test!(
+    a_frequency_limit_outlasting_the_retry_budget_is_a_clear_503,
+    |db| async move {
+        let sim = simulator().await;
+        let app = TestApp::start_with(&db, |c| {
+            c.wechat_retry_max_delay_ms = 100;
+            c.wechat_retry_budget_ms = 500;
+        })
+        .await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let (channel, _) = register_wecom_app(&app, &admin, &sim, &sim.role_url(Role::Qyapi)).await;
+        sim.state()
+            .add_fault(wxsim::FaultSpec::errcode("/cgi-bin/user/get", 45009))
+            .unwrap();
+        let response = app
+            .client
+            .get(format!(
+                "{}/api/v1/channels/{channel}/members/zhangsan",
+                app.url
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let (_, body) = app.record("member read", response).await;
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["code"], "wechat_busy", "{body}");
+        assert_eq!(body["details"]["errcode"], 45009, "{body}");
+        app.stop().await;
+    }
+);
+
+store_test!(
+    a_private_deployment_base_url_works_end_to_end,
+    |db| async move {
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let broker = app.api_key(&[Scope::Tokens]).await;
+        // A private deployment (or 政务微信) is another host, possibly under a path: here
+        // `localhost` (not Tencent's host, not the address the simulator was started on)
+        // with the WeCom role's path prefix.
+        let base = format!("http://localhost:{}/qyapi", sim.addr().port());
+        let (channel, credential) = register_wecom_app(&app, &admin, &sim, &base).await;
+
+        let (status, token) = app.reveal(&format!("/tokens/{channel}"), &broker).await;
+        assert_eq!(status, 200, "{token}");
+        app.leaks.secret(token["access_token"].as_str().unwrap());
+        let (status, member) = app
+            .api(
+                Method::GET,
+                &format!("/channels/{channel}/members/zhangsan"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, member["name"].as_str()),
+            (200, Some("张三")),
+            "{member}"
+        );
+        let (status, state) = app
+            .api(
+                Method::GET,
+                &format!("/channels/{channel}/token-state"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{state}");
+        assert_eq!(state["fetches_today"], 1, "{state}");
+        assert!(state["valid_until_ms"].as_i64().unwrap() > qiao::clock::now_ms());
+
+        // Both requests reached the configured base URL, as WeCom calls.
+        for path in ["/cgi-bin/gettoken", "/cgi-bin/user/get"] {
+            let log = sim.state().request_summary(&wxsim::RequestFilter {
+                role: Some(Role::Qyapi),
+                ..wxsim::RequestFilter::path(path).credential(&credential)
+            });
+            assert_eq!(log.total, 1, "{path}: {log:?}");
+        }
+        app.stop().await;
+    }
+);
+
+store_test!(
+    every_channels_token_state_in_the_console_and_the_api,
+    |db| async move {
+        use crate::harness::{PASSWORD, add_user, login};
+        let sim = simulator().await;
+        let app = TestApp::start(&db).await;
+        let admin = app.api_key(&[Scope::Admin]).await;
+        let broker = app.api_key(&[Scope::Tokens]).await;
+        let (oa, _) = register_oa(&app, &admin, &sim).await;
+        // The corp has no contact-sync secret, so no token of its own; its app has one.
+        let (wecom_app, _) =
+            register_wecom_app(&app, &admin, &sim, &sim.role_url(Role::Qyapi)).await;
+        for channel in [oa, wecom_app] {
+            let (status, token) = app.reveal(&format!("/tokens/{channel}"), &broker).await;
+            assert_eq!(status, 200, "{token}");
+            // Every page and answer below is checked for it.
+            app.leaks.secret(token["access_token"].as_str().unwrap());
+        }
+        // Something refreshed the Official Account's token 1 700 times today: 85 % of 2 000.
+        qiao::on_db!(&app.state().store.db, pool => {
+            sqlx::query("UPDATE token_fetches SET fetches = 1700 WHERE key LIKE 'oa:%'")
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .unwrap();
+
+        let read = app.api_key(&[Scope::Read]).await;
+        let (status, states) = app
+            .api(Method::GET, "/token-states", Some(&read), None)
+            .await;
+        assert_eq!(status, 200, "{states}");
+        let states = states.as_array().unwrap();
+        assert_eq!(states.len(), 3, "{states:?}");
+        let of = |id: i64| states.iter().find(|s| s["channel_id"] == id).unwrap();
+        assert_eq!(of(oa)["token"]["fetches_today"], 1700);
+        assert_eq!(of(oa)["token"]["daily_quota"], 2000);
+        assert!(of(oa)["token"]["warning"].is_string(), "{states:?}");
+        assert_eq!(of(wecom_app)["token"]["fetches_today"], 1);
+        assert!(of(wecom_app)["token"]["warning"].is_null());
+        assert!(of(wecom_app)["token"]["valid_until_ms"].as_i64().unwrap() > qiao::clock::now_ms());
+        let corp = states.iter().find(|s| s["kind"] == "wecom_corp").unwrap();
+        assert_eq!(corp["missing_secret"], "contacts_secret");
+        assert!(corp["token"].is_null());
+
+        add_user(&app, "auditor", qiao::auth::Role::Auditor).await;
+        login(&app, "auditor", PASSWORD).await;
+        let (_, home) = app.get("/console").await;
+        assert!(
+            home.contains("href=\"/console/tokens\""),
+            "linked from the nav"
+        );
+        let (status, page) = app.get("/console/tokens").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("data-testid=\"token-overview\""), "{page}");
+        for id in [oa, wecom_app, corp["channel_id"].as_i64().unwrap()] {
+            assert!(
+                page.contains(&format!("id=\"token-{id}\"")),
+                "a row per channel"
+            );
+        }
+        assert!(page.contains("1700 / 2000"), "fetches against the quota");
+        assert_eq!(
+            page.matches("data-testid=\"token-warning\"").count(),
+            1,
+            "the warning is on the Official Account only"
+        );
+        assert!(
+            page.contains("contacts_secret"),
+            "the corp says why it has no token"
         );
         app.stop().await;
     }

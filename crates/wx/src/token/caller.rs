@@ -12,7 +12,7 @@ use super::{Sleeper, StoreError, TokioSleeper};
 use crate::api::{ApiError, Idempotency, TransportKind};
 use crate::errcode::{Reaction, WxApiError};
 
-/// Back-off settings: exponential with full jitter, capped, bounded attempts.
+/// Back-off settings: exponential with full jitter, capped, bounded attempts and time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts including the first, for back-off reactions (default 4). The single
@@ -24,6 +24,11 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Delay cap (default 5 s).
     pub max_delay: Duration,
+    /// The longest a call keeps backing off, from its start (default 30 s). A frequency
+    /// limit can last a minute or more, longer than whoever waits for the call is willing
+    /// to: the delay before a retry is cut to what is left, and once it is spent the call
+    /// fails with the last error instead of outliving its caller.
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -32,6 +37,7 @@ impl Default for RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(30),
         }
     }
 }
@@ -216,7 +222,8 @@ pub struct CallReport {
 ///   warning and emits [`TokenEvent::ForeignRefresh`].
 /// - **Back-off** (frequency limits 45009 WeCom / 45011 / 45033, -1, HTTP 429 and 5xx,
 ///   network errors, a failed token fetch that may heal): exponential back-off with full
-///   jitter per [`RetryPolicy`], up to `max_attempts`. [`Idempotency::NotIdempotent`] calls
+///   jitter per [`RetryPolicy`], up to `max_attempts` and within `max_elapsed` from the
+///   start of the call. [`Idempotency::NotIdempotent`] calls
 ///   are retried only when the error proves nothing was done
 ///   ([`ApiError::proves_nothing_done`]).
 /// - **Daily quota** (OA/MP 45009): the API is blocked for this credential in the
@@ -322,10 +329,28 @@ impl Caller {
         (result, report)
     }
 
-    async fn backoff(&self, api: &str, retries: &mut u32, why: String, report: &mut CallReport) {
-        *retries += 1;
-        let delay = self.policy.delay(*retries);
+    /// Sleeps before retry number `retries + 1`, within the policy's time budget. False
+    /// when the budget is spent (nothing slept): the caller gives up.
+    async fn backoff(
+        &self,
+        api: &str,
+        started_ms: i64,
+        retries: &mut u32,
+        why: String,
+        report: &mut CallReport,
+    ) -> bool {
         let source = &self.source;
+        let elapsed = u64::try_from(source.now_ms().saturating_sub(started_ms)).unwrap_or(0);
+        let left = self
+            .policy
+            .max_elapsed
+            .saturating_sub(Duration::from_millis(elapsed));
+        if left.is_zero() {
+            tracing::info!(key = %source.key(), api, retries = *retries, reason = %why, "retry budget spent; giving up");
+            return false;
+        }
+        *retries += 1;
+        let delay = self.policy.delay(*retries).min(left);
         tracing::info!(key = %source.key(), api, attempt = *retries + 1, delay_ms = delay.as_millis() as u64, reason = %why, "retrying after back-off");
         source.emit(TokenEvent::Retry {
             key: source.key().to_owned(),
@@ -336,6 +361,7 @@ impl Caller {
         });
         report.backoff_delays.push(delay);
         self.sleeper.sleep(delay).await;
+        true
     }
 
     async fn run<T, F, Fut>(
@@ -354,6 +380,7 @@ impl Caller {
         let product = source.product();
         let max = self.policy.max_attempts.max(1);
         let mut retries = 0u32;
+        let started_ms = source.now_ms();
         let mut token_retry_used = false;
         let forced_before = source.forced_refreshes_today();
         // The token the platform rejected, while a replacement is still to be obtained.
@@ -376,9 +403,12 @@ impl Caller {
                     t
                 }
                 Err(e) => {
-                    if e.reaction() == Reaction::BackOff && retries + 1 < max {
-                        self.backoff(api, &mut retries, "token".into(), report)
-                            .await;
+                    if e.reaction() == Reaction::BackOff
+                        && retries + 1 < max
+                        && self
+                            .backoff(api, started_ms, &mut retries, "token".into(), report)
+                            .await
+                    {
                         continue;
                     }
                     break Err(e);
@@ -437,7 +467,12 @@ impl Caller {
                 Reaction::BackOff => {
                     let allowed = idempotency == Idempotency::Idempotent
                         || error.proves_nothing_done(product);
-                    if !allowed || retries + 1 >= max {
+                    if !allowed
+                        || retries + 1 >= max
+                        || !self
+                            .backoff(api, started_ms, &mut retries, reason(&error), report)
+                            .await
+                    {
                         break Err(CallError::Api {
                             key: key.to_owned(),
                             reaction,
@@ -445,8 +480,6 @@ impl Caller {
                             error,
                         });
                     }
-                    self.backoff(api, &mut retries, reason(&error), report)
-                        .await;
                 }
                 Reaction::QuotaExhausted => {
                     let until_ms = next_beijing_midnight_ms(source.now_ms());

@@ -306,6 +306,33 @@ async fn frequency_limits_back_off_and_succeed_bounded() {
         count(&sim, "/cgi-bin/department/list", CONTACTS_CRED) - before,
         4
     );
+
+    // With attempts to spare, the time budget ends it: delays are cut to what is left.
+    let budget = std::time::Duration::from_millis(150);
+    let patient = caller.clone().with_policy(wx::token::RetryPolicy {
+        max_attempts: 10_000,
+        max_elapsed: budget,
+        ..fast_policy()
+    });
+    let started = std::time::Instant::now();
+    let (res, report) = patient
+        .call_traced(
+            "/cgi-bin/department/list",
+            Idempotency::Idempotent,
+            |t| async move { c.department_list(&t, None).await },
+        )
+        .await;
+    assert_eq!(res.unwrap_err().errcode(), Some(45033));
+    // (The source's clock counts whole milliseconds.)
+    assert!(
+        started.elapsed() + std::time::Duration::from_millis(5) >= budget,
+        "it kept trying until the budget was spent"
+    );
+    assert!(
+        report.attempts < 10_000,
+        "the budget, not the attempts, stopped it"
+    );
+    assert!(report.backoff_delays.iter().sum::<std::time::Duration>() <= budget);
 }
 
 #[tokio::test]

@@ -69,6 +69,7 @@ pub fn fast_policy() -> RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(4),
+        max_elapsed: Duration::from_secs(30),
     }
 }
 
