@@ -3,6 +3,8 @@
 //! is replaced behind Qiao's back, no retry loop on 40001 forever, quota and IP errors
 //! explained.
 
+use std::time::Duration;
+
 use qiao::auth::api_keys::Scope;
 use reqwest::Method;
 use serde_json::json;
