@@ -6,6 +6,7 @@
 #   scripts/bench-callbacks.sh            # Qiao (SQLite), then rust-ref and starlette-uvicorn
 #   PEERS="" scripts/bench-callbacks.sh   # Qiao only
 #   DURATION=20 ROUNDS=2 ...              # passed to the harness
+#   FILLER_RULES=150 ...                  # 200 rules instead of the harness's 50
 #
 # It builds the release binary, starts `qiao serve` on a fresh SQLite data directory,
 # registers the benchmark account (Token, EncodingAESKey, AppID of the harness) as an
@@ -42,7 +43,8 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null &&
 path="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["oa_path"])' "$out/registered.json")"
 echo "Qiao's benchmark callback: $path"
 
-LABEL=qiao CONFIG="qiao serve, SQLite, group commit" "$bench/run_bench.sh" "$path" "$port"
+rules=$((50 + ${FILLER_RULES:-0}))
+LABEL=qiao CONFIG="qiao serve, SQLite, group commit, $rules rules" "$bench/run_bench.sh" "$path" "$port"
 kill $qiao 2>/dev/null || true
 
 for peer in ${PEERS-rust-ref starlette-uvicorn}; do

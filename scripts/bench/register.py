@@ -3,9 +3,12 @@
 API: an Official Account (receiver in safe mode) and a WeCom corp + app (CorpID = the
 harness's AppID, AgentID 1000002), both with the harness's Token and EncodingAESKey, turned
 on, with the 50 rules of rules.json created in id order. Prints JSON with the callback paths.
+FILLER_RULES=N adds N rules that never match (priority 100, after the harness's), to see how
+the hot path scales with the number of rules (a channel has at most 200).
 
   register.py BENCH_DIR PORT API_KEY
 """
+import os
 import json
 import sys
 import urllib.request
@@ -41,6 +44,10 @@ def rules(channel):
         if rule["match"] != "hosting":
             body["keyword"] = rule["keyword"]
         call("POST", f"/channels/{channel}/reply-rules", body)
+    for i in range(int(os.environ.get("FILLER_RULES", "0"))):
+        call("POST", f"/channels/{channel}/reply-rules",
+             {"name": f"filler {i}", "action": "text", "match_mode": "contains",
+              "keyword": f"never-sent-{i}", "reply": "unused", "priority": 100, "enabled": True})
 
 
 secret = "0123456789abcdef0123456789abcdef"

@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod business_systems;
+pub mod cache;
 pub mod callback;
 pub mod channels;
 pub mod cli;

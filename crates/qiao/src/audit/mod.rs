@@ -45,7 +45,7 @@ pub struct AuditRecord {
 /// Records an action. `before`/`after` must already have secrets masked.
 #[allow(clippy::too_many_arguments)]
 pub async fn record(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     actor: &Actor,
     action: &str,

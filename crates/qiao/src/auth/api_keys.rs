@@ -138,7 +138,7 @@ fn scopes_from_text(text: &str) -> Vec<Scope> {
 
 /// Creates a key and returns its record and the key itself (shown once, never stored).
 pub async fn create_key(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     name: &str,
     scopes: &[Scope],
@@ -152,7 +152,7 @@ pub async fn create_key(
 /// Creates a key bound to a business system (or to none), like [`create_key`].
 #[allow(clippy::too_many_arguments)]
 pub async fn create_bound_key(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     business_system_id: Option<i64>,
     name: &str,
@@ -310,7 +310,7 @@ pub async fn get_key(
 
 /// Revokes a key; revoking a revoked key is not an error (it stays revoked at its first time).
 pub async fn revoke_key(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     id: i64,
     now: i64,
@@ -335,7 +335,7 @@ pub async fn revoke_key(
 
 /// Revokes every active key bound to a business system; returns how many.
 pub async fn revoke_bound_keys(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     business_system_id: i64,
     now: i64,

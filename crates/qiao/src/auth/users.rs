@@ -107,7 +107,7 @@ where
 
 /// Creates a user; the password must meet the policy.
 pub async fn create_user(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     username: &str,
     display_name: &str,
@@ -151,7 +151,7 @@ pub async fn create_user(
 
 /// Sets a new password, unlocks the account and ends its sessions.
 pub async fn set_password(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     user_id: i64,
     password: &str,
@@ -235,7 +235,7 @@ pub async fn list_users(store: &Store, tenant: TenantId) -> Result<Vec<AdminUser
 
 /// Changes a user's role or disabled flag, keeping at least one active super admin.
 pub async fn update_access(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     user_id: i64,
     role: Role,

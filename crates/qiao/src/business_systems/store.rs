@@ -31,7 +31,7 @@ fn origins_json(origins: &[String]) -> String {
 }
 
 pub async fn insert(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     name: &str,
     origins: &[String],
@@ -55,7 +55,7 @@ pub async fn insert(
 }
 
 pub async fn update(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: i64,
     name: &str,
     origins: &[String],
@@ -111,7 +111,7 @@ pub async fn list(store: &Store, tenant: TenantId) -> Result<Vec<BusinessSystem>
 }
 
 /// Deletes a system; its webhook subscriptions and their deliveries go with it (cascade).
-pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut Tx<'_>, id: i64) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM business_systems WHERE id = $1")
             .bind(id)

@@ -1,14 +1,14 @@
 //! Receivers ready for the hot path: the Token opened and the AES key schedule expanded once,
 //! not per callback. Changes made on this node invalidate at once; changes made on another
-//! node show after [`TTL`].
+//! node show after [`TTL`] (see [`crate::cache`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use wx::crypto::{EncodingAesKey, MsgCrypt, ReceiveId};
 use wx::message::Platform;
 
+use crate::cache::Refreshing;
 use crate::channels::{self, ChannelKind};
 use crate::secrets::Sealer;
 use crate::store::{Store, StoreError, TenantId};
@@ -28,50 +28,35 @@ pub struct ReceiverCtx {
     pub enabled: bool,
     pub platform: Platform,
     pub crypt: MsgCrypt,
-    loaded: Instant,
 }
 
-#[derive(Default)]
 pub struct ReceiverCache {
-    entries: RwLock<HashMap<String, Arc<ReceiverCtx>>>,
+    receivers: Refreshing<String, ReceiverCtx>,
+}
+
+impl Default for ReceiverCache {
+    fn default() -> Self {
+        Self {
+            receivers: Refreshing::new(TTL),
+        }
+    }
 }
 
 impl ReceiverCache {
-    /// The receiver behind `public_id`, from memory when fresh.
+    /// The receiver behind `public_id`, from memory when it can.
     pub async fn get(
         &self,
         store: &Store,
         sealer: &Sealer,
         public_id: &str,
     ) -> Result<Option<Arc<ReceiverCtx>>, StoreError> {
-        if let Some(ctx) = self.fresh(public_id) {
-            return Ok(Some(ctx));
-        }
-        let Some(ctx) = load(store, sealer, public_id).await? else {
-            self.invalidate(public_id);
-            return Ok(None);
-        };
-        let ctx = Arc::new(ctx);
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(public_id.to_string(), ctx.clone());
-        Ok(Some(ctx))
-    }
-
-    fn fresh(&self, public_id: &str) -> Option<Arc<ReceiverCtx>> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(public_id)
-            .filter(|ctx| ctx.loaded.elapsed() < TTL)
-            .cloned()
+        self.receivers
+            .get(public_id, || load(store, sealer, public_id))
+            .await
     }
 
     pub fn invalidate(&self, public_id: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(public_id);
+        self.receivers.invalidate(|id| id == public_id);
     }
 }
 
@@ -122,6 +107,5 @@ async fn load(
             Platform::WeCom
         },
         crypt: MsgCrypt::new(token, &key, ReceiveId::exact(receive_id)),
-        loaded: Instant::now(),
     }))
 }

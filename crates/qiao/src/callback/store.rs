@@ -122,7 +122,7 @@ pub async fn receiver_by_public_id(
 
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_receiver(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     channel_id: i64,
     purpose: Purpose,
@@ -153,7 +153,7 @@ pub async fn insert_receiver(
 }
 
 pub async fn update_receiver(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: i64,
     mode: Mode,
     enabled: bool,
@@ -179,7 +179,7 @@ pub async fn update_receiver(
     Ok(())
 }
 
-pub async fn delete_receiver(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+pub async fn delete_receiver(tx: &mut Tx<'_>, id: i64) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM inbox WHERE receiver_id = $1")
             .bind(id)
@@ -214,7 +214,7 @@ pub struct NewInboxRow {
 /// Inserts a batch of rows in one statement, skipping those whose de-duplication key is
 /// already stored (or appears earlier in the batch). Returns, per row, whether it was new.
 pub async fn insert_inbox_batch(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     rows: &[&NewInboxRow],
 ) -> Result<Vec<bool>, StoreError> {
     if rows.is_empty() {
@@ -259,7 +259,7 @@ pub fn payload_of(raw: &str) -> serde_json::Value {
 
 /// The reply stored with an earlier copy of a push.
 pub async fn stored_reply(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     receiver_id: i64,
     dedup_key: &str,
 ) -> Result<Option<String>, StoreError> {

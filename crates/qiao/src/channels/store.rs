@@ -79,7 +79,7 @@ fn attrs_json(attrs: &Attrs) -> String {
 }
 
 pub async fn insert(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     valid: &ValidChannel,
     now: i64,
@@ -104,7 +104,7 @@ pub async fn insert(
 }
 
 pub async fn update(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: i64,
     name: &str,
     remark: &str,
@@ -178,7 +178,7 @@ pub async fn children(
     Ok(rows)
 }
 
-pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut Tx<'_>, id: i64) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM channel_secrets WHERE channel_id = $1")
             .bind(id)
@@ -194,7 +194,7 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
 }
 
 pub async fn put_secret(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: i64,
     name: &str,
     sealed: &[u8],
@@ -217,7 +217,7 @@ pub async fn put_secret(
     Ok(())
 }
 
-pub async fn delete_secret(tx: &mut Tx, id: i64, name: &str) -> Result<(), StoreError> {
+pub async fn delete_secret(tx: &mut Tx<'_>, id: i64, name: &str) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM channel_secrets WHERE channel_id = $1 AND name = $2")
             .bind(id)

@@ -2,13 +2,13 @@
 //!
 //! A change made through this module's service functions drops the channel's entry at once
 //! (same node); an entry is also reloaded once it is older than the TTL, so that a change made
-//! on another node sharing the database shows within [`RULE_CACHE_TTL`]. Concurrent misses
-//! of one channel load it once.
+//! on another node sharing the database shows within [`RULE_CACHE_TTL`] (the reload does not
+//! stall the callback path: see [`crate::cache`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::cache::Refreshing;
 use crate::store::{Store, StoreError, TenantId};
 
 use super::Matcher;
@@ -20,27 +20,7 @@ pub const RULE_CACHE_TTL: Duration = Duration::from_secs(2);
 /// application state) and pass it to every service function that changes rules.
 pub struct RuleCache {
     ttl: Duration,
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    /// Bumped by every invalidation; a load that started before one is not kept.
-    epoch: u64,
-    slots: HashMap<i64, Slot>,
-}
-
-#[derive(Default)]
-struct Slot {
-    /// Held while the channel's rules are loaded, so that one caller loads them.
-    loading: Arc<tokio::sync::Mutex<()>>,
-    cached: Option<Cached>,
-}
-
-struct Cached {
-    tenant: TenantId,
-    matcher: Arc<Matcher>,
-    loaded: Instant,
+    matchers: Refreshing<(TenantId, i64), Matcher>,
 }
 
 impl Default for RuleCache {
@@ -62,21 +42,8 @@ impl RuleCache {
     pub fn with_ttl(ttl: Duration) -> Self {
         Self {
             ttl,
-            inner: Mutex::default(),
+            matchers: Refreshing::new(ttl),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // The guarded data stays consistent even if a holder panicked: every update is a
-        // single insert or remove.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn fresh(&self, tenant: TenantId, channel_id: i64) -> Option<Arc<Matcher>> {
-        let inner = self.lock();
-        let cached = inner.slots.get(&channel_id)?.cached.as_ref()?;
-        (cached.tenant == tenant && cached.loaded.elapsed() < self.ttl)
-            .then(|| cached.matcher.clone())
     }
 
     /// The compiled enabled rules of a channel (an empty matcher when it has none, or when
@@ -87,49 +54,19 @@ impl RuleCache {
         tenant: TenantId,
         channel_id: i64,
     ) -> Result<Arc<Matcher>, StoreError> {
-        if let Some(matcher) = self.fresh(tenant, channel_id) {
-            return Ok(matcher);
-        }
-        let gate = self
-            .lock()
-            .slots
-            .entry(channel_id)
-            .or_default()
-            .loading
-            .clone();
-        let _loading = gate.lock().await;
-        if let Some(matcher) = self.fresh(tenant, channel_id) {
-            return Ok(matcher);
-        }
-        let epoch = self.lock().epoch;
-        let rules = super::store::enabled(store, tenant, channel_id).await?;
-        let matcher = Arc::new(Matcher::new(&rules));
-        let mut inner = self.lock();
-        if inner.epoch == epoch {
-            inner.slots.entry(channel_id).or_default().cached = Some(Cached {
-                tenant,
-                matcher: matcher.clone(),
-                loaded: Instant::now(),
-            });
-        }
-        Ok(matcher)
+        let matcher = self
+            .matchers
+            .get(&(tenant, channel_id), || async {
+                let rules = super::store::enabled(store, tenant, channel_id).await?;
+                Ok::<_, StoreError>(Some(Matcher::new(&rules)))
+            })
+            .await?;
+        Ok(matcher.unwrap_or_else(|| Arc::new(Matcher::new(&[]))))
     }
 
     /// Forgets a channel's compiled rules: the next [`RuleCache::matcher`] reads them again.
     pub fn invalidate(&self, channel_id: i64) {
-        let mut inner = self.lock();
-        inner.epoch = inner.epoch.wrapping_add(1);
-        if let Some(slot) = inner.slots.get_mut(&channel_id) {
-            slot.cached = None;
-        }
-    }
-
-    /// Forgets every channel's compiled rules.
-    pub fn invalidate_all(&self) {
-        let mut inner = self.lock();
-        inner.epoch = inner.epoch.wrapping_add(1);
-        for slot in inner.slots.values_mut() {
-            slot.cached = None;
-        }
+        self.matchers
+            .invalidate(|&(_, channel)| channel == channel_id);
     }
 }

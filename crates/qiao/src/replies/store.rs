@@ -64,7 +64,7 @@ fn decode(row: RawRow) -> Result<ReplyRule, StoreError> {
 }
 
 pub async fn insert(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     channel_id: i64,
     rule: &ValidRule,
@@ -92,7 +92,12 @@ pub async fn insert(
     Ok(id)
 }
 
-pub async fn update(tx: &mut Tx, id: i64, rule: &ValidRule, now: i64) -> Result<(), StoreError> {
+pub async fn update(
+    tx: &mut Tx<'_>,
+    id: i64,
+    rule: &ValidRule,
+    now: i64,
+) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE reply_rules SET name = $1, action = $2, match_mode = $3, keyword = $4, \
@@ -115,7 +120,7 @@ pub async fn update(tx: &mut Tx, id: i64, rule: &ValidRule, now: i64) -> Result<
 }
 
 /// How many rules a channel has (inside the transaction that adds one).
-pub async fn count(tx: &mut Tx, channel_id: i64) -> Result<i64, StoreError> {
+pub async fn count(tx: &mut Tx<'_>, channel_id: i64) -> Result<i64, StoreError> {
     let (n,): (i64,) = on_tx!(tx, conn => {
         sqlx::query_as("SELECT COUNT(*) FROM reply_rules WHERE channel_id = $1")
             .bind(channel_id)
@@ -125,7 +130,7 @@ pub async fn count(tx: &mut Tx, channel_id: i64) -> Result<i64, StoreError> {
     Ok(n)
 }
 
-pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut Tx<'_>, tenant: TenantId, id: i64) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM reply_rules WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.0)

@@ -92,7 +92,7 @@ async fn get_value(
 }
 
 async fn put_value(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     key: &str,
     value: Option<&str>,

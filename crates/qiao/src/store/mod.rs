@@ -80,18 +80,84 @@ macro_rules! on_tx {
 }
 
 /// A write transaction on either backend. Dropping it without [`Tx::commit`] rolls it back.
-pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+pub enum Tx<'c> {
+    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
 }
 
-impl Tx {
+impl Tx<'_> {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
+    }
+}
+
+/// A connection held for good by one task, outside the pool: its SQLite page cache stays
+/// warm from one transaction to the next, and a transaction neither waits for the pool nor
+/// for the previous one's connection to be handed back. After an error, [`OwnConnection::reset`]
+/// drops it and the next transaction opens a new one. On SQLite it never checkpoints the
+/// WAL by itself: its owner calls [`OwnConnection::checkpoint`] (or [`Store::checkpoint`]).
+pub struct OwnConnection(Own);
+
+enum Own {
+    Sqlite {
+        options: SqliteConnectOptions,
+        conn: Option<sqlx::SqliteConnection>,
+    },
+    Postgres {
+        options: PgConnectOptions,
+        conn: Option<sqlx::PgConnection>,
+    },
+}
+
+impl OwnConnection {
+    async fn connect(&mut self) -> Result<(), StoreError> {
+        use sqlx::ConnectOptions;
+        match &mut self.0 {
+            Own::Sqlite { options, conn } if conn.is_none() => {
+                *conn = Some(options.connect().await?);
+            }
+            Own::Postgres { options, conn } if conn.is_none() => {
+                *conn = Some(options.connect().await?);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, as [`Store::begin_write`]).
+    pub async fn begin_write(&mut self) -> Result<Tx<'_>, StoreError> {
+        use sqlx::Connection;
+        self.connect().await?;
+        Ok(match &mut self.0 {
+            Own::Sqlite { conn: Some(c), .. } => Tx::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?),
+            Own::Postgres { conn: Some(c), .. } => Tx::Postgres(c.begin().await?),
+            _ => return Err(StoreError::Db(sqlx::Error::PoolClosed)),
+        })
+    }
+
+    /// [`Store::checkpoint`] on this connection; true when every frame of the WAL is now in
+    /// the database file (always on PostgreSQL).
+    pub async fn checkpoint(&mut self) -> Result<bool, StoreError> {
+        let Own::Sqlite { conn: Some(c), .. } = &mut self.0 else {
+            return Ok(true);
+        };
+        // (busy, frames in the WAL, frames copied)
+        let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *c)
+            .await?;
+        Ok(busy == 0 && log == copied)
+    }
+
+    /// Drops the connection (after an error): the next transaction opens a new one.
+    pub fn reset(&mut self) {
+        match &mut self.0 {
+            Own::Sqlite { conn, .. } => *conn = None,
+            Own::Postgres { conn, .. } => *conn = None,
+        }
     }
 }
 
@@ -138,35 +204,25 @@ impl Store {
         Ok(Self { db })
     }
 
-    /// A handle on the same database whose pool holds one connection, for a task that is the
-    /// sole writer of a hot table (the callback inbox): its SQLite page cache stays warm from
-    /// one transaction to the next, and no health check runs before each transaction. On
-    /// SQLite it does not checkpoint the WAL by itself: call [`Store::checkpoint`] on the
-    /// shared handle as it writes.
-    pub async fn dedicated_connection(&self) -> Result<Store, StoreError> {
-        fn one<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
-            sqlx::pool::PoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(10))
-        }
-        let db = match &self.db {
-            Db::Sqlite(pool) => {
-                // Its commits never stop to checkpoint the WAL (an fsync in the middle of
-                // the hot path): its owner calls [`Store::checkpoint`] on another connection.
-                let options = (*pool.connect_options())
+    /// A connection of its own, outside the pool, for the one task that writes a hot table
+    /// (the callback inbox): see [`OwnConnection`].
+    pub async fn own_connection(&self) -> Result<OwnConnection, StoreError> {
+        let mut own = OwnConnection(match &self.db {
+            Db::Sqlite(pool) => Own::Sqlite {
+                // Its commits never stop to checkpoint the WAL (an fsync in the middle of the
+                // hot path): its owner checkpoints.
+                options: (*pool.connect_options())
                     .clone()
-                    .pragma("wal_autocheckpoint", "0");
-                Db::Sqlite(one().connect_with(options).await?)
-            }
-            Db::Postgres(pool) => Db::Postgres(
-                one()
-                    .connect_with((*pool.connect_options()).clone())
-                    .await?,
-            ),
-        };
-        Ok(Self { db })
+                    .pragma("wal_autocheckpoint", "0"),
+                conn: None,
+            },
+            Db::Postgres(pool) => Own::Postgres {
+                options: (*pool.connect_options()).clone(),
+                conn: None,
+            },
+        });
+        own.connect().await?;
+        Ok(own)
     }
 
     /// Connects and brings the schema up to date.
@@ -178,7 +234,7 @@ impl Store {
 
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`):
     /// a deferred transaction's lock upgrade ignores `busy_timeout`.
-    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+    pub async fn begin_write(&self) -> Result<Tx<'static>, StoreError> {
         Ok(match &self.db {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),

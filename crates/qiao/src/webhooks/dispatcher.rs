@@ -360,7 +360,7 @@ async fn record(
 }
 
 /// The receiver answered 410 Gone: disable the subscription, audited as the system.
-async fn disable_gone(tx: &mut Tx, job: &Claimed, now: i64) -> Result<bool, StoreError> {
+async fn disable_gone(tx: &mut Tx<'_>, job: &Claimed, now: i64) -> Result<bool, StoreError> {
     let reason = "the receiver answered 410 Gone";
     if !store::disable_subscription(tx, job.subscription_id, reason, now).await? {
         // Already disabled (another delivery of the same batch got the 410 first).

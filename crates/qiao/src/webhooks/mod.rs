@@ -562,7 +562,7 @@ pub async fn delete_subscription(
 /// match, in the caller's transaction; returns how many were added (an event id already
 /// enqueued for a subscription adds nothing). Wake the dispatcher after the commit.
 pub async fn enqueue(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     event: &WebhookEvent,
 ) -> Result<usize, StoreError> {
@@ -581,7 +581,7 @@ pub struct Subscribers {
 }
 
 impl Subscribers {
-    pub async fn load(tx: &mut Tx, tenant: TenantId) -> Result<Self, StoreError> {
+    pub async fn load(tx: &mut Tx<'_>, tenant: TenantId) -> Result<Self, StoreError> {
         Ok(Self {
             tenant,
             subscriptions: store::enabled_subscriptions(tx, tenant).await?,
@@ -596,7 +596,11 @@ impl Subscribers {
     }
 
     /// One delivery of `event` per subscription that takes it; returns how many were added.
-    pub async fn enqueue(&self, tx: &mut Tx, event: &WebhookEvent) -> Result<usize, StoreError> {
+    pub async fn enqueue(
+        &self,
+        tx: &mut Tx<'_>,
+        event: &WebhookEvent,
+    ) -> Result<usize, StoreError> {
         let mut body = None;
         let mut added = 0;
         for (id, patterns) in &self.subscriptions {

@@ -82,7 +82,7 @@ fn decode_subscription(row: RawSubscription) -> Result<SubscriptionRow, StoreErr
 
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_subscription(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     business_system_id: i64,
     url: &str,
@@ -111,7 +111,7 @@ pub async fn insert_subscription(
 }
 
 pub async fn update_subscription(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: i64,
     url: &str,
     event_types: &[String],
@@ -137,7 +137,12 @@ pub async fn update_subscription(
     Ok(())
 }
 
-pub async fn put_secret(tx: &mut Tx, id: i64, sealed: &[u8], now: i64) -> Result<(), StoreError> {
+pub async fn put_secret(
+    tx: &mut Tx<'_>,
+    id: i64,
+    sealed: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("UPDATE webhook_subscriptions SET secret = $1, updated_ms = $2 WHERE id = $3")
             .bind(sealed)
@@ -153,7 +158,7 @@ pub async fn put_secret(tx: &mut Tx, id: i64, sealed: &[u8], now: i64) -> Result
 /// Disables an enabled subscription on the receiver's behalf (410 Gone), saying why; false
 /// when it was already disabled.
 pub async fn disable_subscription(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: i64,
     reason: &str,
     now: i64,
@@ -221,7 +226,7 @@ pub async fn target(store: &Store, id: i64) -> Result<Option<(String, Vec<u8>)>,
     Ok(row)
 }
 
-pub async fn delete_subscription(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+pub async fn delete_subscription(tx: &mut Tx<'_>, id: i64) -> Result<(), StoreError> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM webhook_subscriptions WHERE id = $1")
             .bind(id)
@@ -234,7 +239,7 @@ pub async fn delete_subscription(tx: &mut Tx, id: i64) -> Result<(), StoreError>
 
 /// The tenant's enabled subscriptions: (id, event type patterns).
 pub async fn enabled_subscriptions(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
 ) -> Result<Vec<(i64, Vec<String>)>, StoreError> {
     let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
@@ -253,7 +258,7 @@ pub async fn enabled_subscriptions(
 /// Adds a pending delivery, due now; `None` when this event was already enqueued for the
 /// subscription.
 pub async fn insert_delivery(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     subscription_id: i64,
     event: &WebhookEvent,
@@ -384,7 +389,7 @@ pub async fn get_delivery(
 
 /// Makes a delivered or failed delivery pending and due at `now`; false when it is neither.
 pub async fn reset_delivery(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: TenantId,
     id: i64,
     now: i64,
@@ -441,7 +446,7 @@ const CLAIM_POSTGRES: &str = "UPDATE webhook_deliveries SET state = 'in_flight',
 /// Claims up to `limit` due deliveries for `owner` until `lease_until`. Run it in its own
 /// write transaction and commit before sending.
 pub async fn claim(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     owner: &str,
     now: i64,
     lease_until: i64,
@@ -487,7 +492,7 @@ pub struct Finish<'a> {
 /// Records an attempt's result, if the claim still holds (same owner and attempt); false when
 /// another dispatcher has taken the delivery over meanwhile.
 pub async fn finish(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     claimed: &Claimed,
     owner: &str,
     result: &Finish<'_>,

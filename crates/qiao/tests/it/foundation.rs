@@ -5,10 +5,10 @@ use qiao::audit::{self, Actor};
 use qiao::auth::Role;
 use qiao::auth::api_keys::{self, Scope};
 use qiao::auth::users::{self, LoginError, MAX_FAILED_LOGINS, UserError};
-use qiao::on_db;
 use qiao::secrets::{KeySource, MasterKey, Sealer, rotate_master_key, verify_master_key};
 use qiao::settings::{self, BasicSettings};
 use qiao::store::{Store, TenantId, migrate};
+use qiao::{on_db, on_tx};
 
 use crate::harness::{TestDb, raw_database};
 use crate::store_test;
@@ -429,6 +429,46 @@ store_test!(
             rotated.to_base64()
         );
         assert!(!db.data_dir().join("master.key.next").exists());
+        store.close().await;
+    }
+);
+
+store_test!(
+    an_own_connection_writes_the_same_database_and_leaves_checkpoints_to_its_owner,
+    |db| async move {
+        let store = open(&db).await;
+        let mut own = store.own_connection().await.unwrap();
+        let mut tx = own.begin_write().await.unwrap();
+        on_tx!(&mut tx, conn => {
+            sqlx::query("INSERT INTO settings (tenant_id, key, value, updated_ms, updated_by) VALUES (1, 'probe', '\"x\"', 0, 'test')")
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+        })
+        .unwrap();
+        tx.commit().await.unwrap();
+        let (value,): (String,) = on_db!(&store.db, pool => {
+            sqlx::query_as("SELECT value FROM settings WHERE key = 'probe'").fetch_one(pool).await
+        })
+        .unwrap();
+        assert_eq!(value, "\"x\"");
+        if store.backend() == "sqlite" {
+            let mut tx = own.begin_write().await.unwrap();
+            let (pages,): (i64,) = on_tx!(&mut tx, conn => {
+                sqlx::query_as("PRAGMA wal_autocheckpoint").fetch_one(&mut *conn).await
+            })
+            .unwrap();
+            assert_eq!(pages, 0, "its owner checkpoints");
+            tx.commit().await.unwrap();
+        }
+        own.checkpoint()
+            .await
+            .expect("a checkpoint on either backend");
+        // After an error the owner drops the connection; the next transaction reconnects.
+        own.reset();
+        let tx = own.begin_write().await.expect("a new connection");
+        tx.commit().await.unwrap();
+        store.checkpoint().await.unwrap();
         store.close().await;
     }
 );
