@@ -96,28 +96,31 @@ struct Checkpoints {
     since_restart: usize,
     requests: mpsc::Sender<()>,
     /// Set when the background checkpoint asked for last has finished.
-    copied: Arc<AtomicBool>,
+    finished: Arc<AtomicBool>,
 }
 
 impl Checkpoints {
     fn start(store: Store) -> Self {
         // One pending request is enough: a checkpoint copies everything committed before it.
         let (requests, mut pending) = mpsc::channel::<()>(1);
-        let copied = Arc::new(AtomicBool::new(false));
-        let done = copied.clone();
+        // Nothing asked for yet, so nothing to wait for.
+        let finished = Arc::new(AtomicBool::new(true));
+        let done = finished.clone();
         tokio::spawn(async move {
             while pending.recv().await.is_some() {
-                match store.checkpoint().await {
-                    Ok(()) => done.store(true, Ordering::Release),
-                    Err(e) => tracing::warn!(error = %e, "inbox WAL checkpoint failed"),
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(error = %e, "inbox WAL checkpoint failed");
                 }
+                // Finished either way: after a failure the writer's own checkpoint copies
+                // everything, rather than waiting for one that never comes.
+                done.store(true, Ordering::Release);
             }
         });
         Self {
             rows: 0,
             since_restart: 0,
             requests,
-            copied,
+            finished,
         }
     }
 
@@ -128,7 +131,7 @@ impl Checkpoints {
         if self.since_restart >= RESTART_EVERY_ROWS {
             // No new background checkpoint now: the one asked for last must finish, then the
             // writer copies the rest while nobody else checkpoints.
-            if self.copied.load(Ordering::Acquire) {
+            if self.finished.load(Ordering::Acquire) {
                 match connection.checkpoint().await {
                     Ok(true) => {
                         // The writer's next transaction starts the WAL over, unless a
@@ -142,9 +145,13 @@ impl Checkpoints {
             }
             return;
         }
-        if self.rows >= CHECKPOINT_EVERY_ROWS && self.requests.try_send(()).is_ok() {
-            self.copied.store(false, Ordering::Release);
-            self.rows = 0;
+        if self.rows >= CHECKPOINT_EVERY_ROWS {
+            // Cleared before asking, so that a checkpoint finishing at once is not missed;
+            // when one is already pending, its end sets the flag again.
+            self.finished.store(false, Ordering::Release);
+            if self.requests.try_send(()).is_ok() {
+                self.rows = 0;
+            }
         }
     }
 }
