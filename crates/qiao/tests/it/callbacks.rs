@@ -638,3 +638,79 @@ store_test!(reply_rules_answer_pushes, |db| async move {
     assert!(reply.message_str().unwrap().contains("图片已收到"));
     app.stop().await;
 });
+
+store_test!(
+    retries_and_new_pushes_committed_together_are_told_apart,
+    |db| async move {
+        let app = TestApp::start(&db).await;
+        let key = app.api_key(&[Scope::Admin]).await;
+        let (_, pusher) = official_account(&app, &key).await;
+        let pusher = std::sync::Arc::new(pusher);
+        let mut stored = Vec::new();
+        for id in 0..10u64 {
+            let push = pusher.encrypted(
+                &text_message("oMix", "old", 5000 + id),
+                &now_secs(),
+                &format!("o{id}"),
+            );
+            assert_eq!(
+                pusher.post(&app.client, &push.0, push.1.clone()).await.0,
+                200
+            );
+            stored.push(push);
+        }
+        let processed = app
+            .metric("qiao_callbacks_total{outcome=\"processed\"}")
+            .await;
+        let duplicates = app
+            .metric("qiao_callbacks_total{outcome=\"duplicate\"}")
+            .await;
+
+        // All at once, so that commits mix them: retries of the stored pushes, 40 new
+        // pushes, and a second copy of 10 of the new ones.
+        let mut burst = stored;
+        for id in 0..40u64 {
+            let push = pusher.encrypted(
+                &text_message("oMix", "new", 6000 + id),
+                &now_secs(),
+                &format!("n{id}"),
+            );
+            if id < 10 {
+                burst.push(push.clone());
+            }
+            burst.push(push);
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for (query, body) in burst {
+            let (pusher, client) = (pusher.clone(), app.client.clone());
+            sends.spawn(async move { pusher.post(&client, &query, body).await.0 });
+        }
+        while let Some(status) = sends.join_next().await {
+            assert_eq!(status.unwrap(), 200);
+        }
+
+        let (status, entries) = app
+            .api(Method::GET, "/inbox?limit=500", Some(&key), None)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            entries.as_array().unwrap().len(),
+            50,
+            "each push stored once"
+        );
+        // Metrics are per process (nextest runs each test in its own).
+        let processed = app
+            .metric("qiao_callbacks_total{outcome=\"processed\"}")
+            .await
+            - processed;
+        let duplicates = app
+            .metric("qiao_callbacks_total{outcome=\"duplicate\"}")
+            .await
+            - duplicates;
+        assert!(
+            processed >= 40.0 && duplicates >= 20.0,
+            "{processed} {duplicates}"
+        );
+        app.stop().await;
+    }
+);
