@@ -9,7 +9,7 @@ use qiao::audit::{self, Actor};
 use qiao::auth::api_keys::Scope;
 use qiao::business_systems::{self, NewBusinessSystem};
 use qiao::on_db;
-use qiao::secrets::{KeySource, MasterKey, Sealer, rotate_master_key};
+use qiao::secrets::{KeySource, MasterKey, rotate_master_key};
 use qiao::store::TenantId;
 use qiao::webhooks::{
     self, Delivery, DeliveryFilter, DeliveryState, MAX_ATTEMPTS, NewSubscription, Subscription,
@@ -655,8 +655,10 @@ store_test!(
         let rotated_key =
             MasterKey::from_base64(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
         app.leaks.secret(rotated_key.to_base64());
-        let mut rotated = state.clone();
-        rotated.sealer = Sealer::new(rotated_key);
+        // A node started with the new key.
+        let mut config = app.config.clone();
+        config.master_key = Some(rotated_key.to_base64());
+        let (rotated, _) = open_state(config).await.unwrap();
         let shown = webhooks::get_subscription(&state.store, &rotated.sealer, T, id)
             .await
             .unwrap()
