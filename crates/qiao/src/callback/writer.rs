@@ -19,12 +19,15 @@ use super::store::{NewInboxRow, insert_inbox_batch, payload_of, stored_reply};
 /// The most rows one commit takes.
 pub const MAX_BATCH: usize = 512;
 
-/// How many rows the writer commits between two requests for a WAL checkpoint (a few
-/// hundred pages of WAL, below the 1 000 at which SQLite would checkpoint by itself).
-const CHECKPOINT_EVERY_ROWS: usize = 2_000;
+/// How many rows the writer commits between two requests for a background WAL checkpoint.
+/// Each ends with an fsync whose cost grows with the database file (it walks the file's
+/// cached pages), so fewer, larger ones cost less: 2 000 → 10 000 took the callback rate at
+/// 128 connections from 30 400/s to 32 800/s and p99 from 10.4 to 8.8 ms.
+const CHECKPOINT_EVERY_ROWS: usize = 10_000;
 
-/// About how many rows the WAL takes before the writer lets it start over (some 30 MB of
-/// WAL file, kept and reused).
+/// About how many rows the WAL takes before the writer lets it start over. The file is kept
+/// and reused; under the 30 000 pushes/s benchmark it peaked at about 380 MB (a restart
+/// also needs every other connection out of the WAL, so some are put off).
 const RESTART_EVERY_ROWS: usize = 50_000;
 
 /// What happened to a row.
