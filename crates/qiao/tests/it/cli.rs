@@ -339,6 +339,42 @@ async fn run_demo(data: &std::path::Path, leaks: &LeakCheck) -> serde_json::Valu
     let health = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(health.status(), 200);
 
+    // A newcomer can chat at once: a text sent in the simulator to the demo's Official
+    // Account and WeCom app gets the demo rule's reply, decrypted and checked by the simulator.
+    let sim = &file["simulator"];
+    let oa = &sim["official_accounts"][0];
+    let corp = &sim["wecom_corps"][0];
+    let app = format!(
+        "{}/{}",
+        corp["corp_id"].as_str().unwrap(),
+        corp["apps"][0]["agent_id"]
+    );
+    for (account, user) in [
+        (oa["app_id"].as_str().unwrap(), oa["fan"].as_str().unwrap()),
+        (app.as_str(), "zhangsan"),
+    ] {
+        let pushed: serde_json::Value = reqwest::Client::new()
+            .post(format!(
+                "{}/sim/push/text",
+                file["simulator_url"].as_str().unwrap()
+            ))
+            .json(&serde_json::json!({ "account": account, "user": user, "content": "你好" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let outcome = pushed.get("outcome").unwrap_or(&pushed);
+        assert_eq!(outcome["status"], "replied", "{account}: {pushed}");
+        assert!(
+            outcome["reply"]["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("您好！这里是桥")),
+            "{account}: {pushed}"
+        );
+    }
+
     let pid = child.id().unwrap().to_string();
     let killed = tokio::process::Command::new("kill")
         .args(["-TERM", &pid])
