@@ -74,10 +74,15 @@ impl<K: Hash + Eq, V> Refreshing<K, V> {
                 Some(slot) => slot,
                 None => inner.slots.entry(key.to_owned()).or_default(),
             };
+            // The hot path: a fresh value, nothing else touched.
+            if let Some((value, loaded)) = &slot.value
+                && loaded.elapsed() < self.ttl
+            {
+                return Ok(Some(value.clone()));
+            }
             (slot.loading.clone(), slot.value.clone())
         };
         let _loading = match current {
-            Some((value, loaded)) if loaded.elapsed() < self.ttl => return Ok(Some(value)),
             Some((stale, _)) => match loading.try_lock_owned() {
                 Ok(guard) => guard,
                 Err(_) => return Ok(Some(stale)),

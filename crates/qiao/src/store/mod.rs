@@ -95,6 +95,10 @@ impl Tx<'_> {
     }
 }
 
+/// Copies committed WAL frames into the database file without waiting for readers or the
+/// writer; answers (busy, frames in the WAL, frames copied).
+const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
+
 /// A connection held for good by one task, outside the pool: its SQLite page cache stays
 /// warm from one transaction to the next, and a transaction neither waits for the pool nor
 /// for the previous one's connection to be handed back. After an error, [`OwnConnection::reset`]
@@ -146,9 +150,8 @@ impl OwnConnection {
             return Ok(true);
         };
         // (busy, frames in the WAL, frames copied)
-        let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut *c)
-            .await?;
+        let (busy, log, copied): (i64, i64, i64) =
+            sqlx::query_as(CHECKPOINT).fetch_one(&mut *c).await?;
         Ok(busy == 0 && log == copied)
     }
 
@@ -252,9 +255,7 @@ impl Store {
     /// readers and the writer go on meanwhile). Nothing to do on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if let Db::Sqlite(pool) = &self.db {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(pool)
-                .await?;
+            sqlx::query(CHECKPOINT).execute(pool).await?;
         }
         Ok(())
     }
